@@ -91,6 +91,7 @@ class _Micro:
     output: Any = None
     logits: Tensor | None = None
     target: Any = None
+    loss_module: Any = None
     loss_input_is_output: bool = True
     loss: float | None = None
     loss_source: str | None = None
@@ -141,9 +142,10 @@ class Monitor:
         model: The network (any ``nn.Module``).
         optimizer: Its optimizer (any ``torch.optim.Optimizer``); its ``step()`` marks
             training steps. Without one, call :meth:`step` yourself after each update.
-        loss_fn: The loss module (e.g. ``nn.CrossEntropyLoss()``) used in the loop, or a
-            plain function (then call ``monitor.loss_fn`` in the loop so it can be seen).
-            Optional when the model returns its own loss.
+        loss_fn: Optional. Loss modules (``nn.CrossEntropyLoss()`` ...) called on the model's
+            output are found by themselves; a plain function passed here is wrapped as
+            ``monitor.loss_fn`` (call that in the loop so per-sample losses can be derived).
+            Models that return their own loss need nothing.
         preset: ``economy`` (cheap, every step), ``standard``, ``full``, or Cockpit's
             ``cockpit:economy|business|full`` equivalents; see
             :data:`debugkit.instruments.PRESETS`.
@@ -298,8 +300,8 @@ class Monitor:
         self._handles.append(m.register_forward_hook(self._on_model_out))
         for module, (lname, kind) in self._act_modules.items():
             self._handles.append(module.register_forward_hook(partial(self._on_layer, lname, kind)))
-        if isinstance(self.loss_fn, nn.Module):
-            self._handles.append(self.loss_fn.register_forward_hook(self._on_loss))
+        # every loss module, including instances created inside the loop
+        self._handles.append(nn.modules.module.register_module_forward_hook(self._on_any_module))
         if self.optimizer is not None:
             self._handles.append(self.optimizer.register_step_pre_hook(lambda opt, a, k: self._pre_step()))
             self._handles.append(self.optimizer.register_step_post_hook(lambda opt, a, k: self._post_step()))
@@ -431,14 +433,19 @@ class Monitor:
 
             output.register_hook(keep_delta)
 
+    def _on_any_module(self, module, inputs, output):
+        if isinstance(module, (nn.modules.loss._Loss, _LossFunction)):
+            self._on_loss(module, inputs, output)
+
     def _on_loss(self, module, inputs, output):
         if not self._recording() or self._state is None or not self._state.micro:
             return
         micro = self._state.micro[-1]
-        if not isinstance(output, Tensor) or output.dim() != 0:
+        if not isinstance(output, Tensor) or output.dim() != 0 or not self._belongs_to_model(module, inputs, micro):
             return
         micro.loss = output.detach().item()
         micro.loss_source = "loss_fn"
+        micro.loss_module = module
         inp = inputs[0] if inputs else None
         micro.target = inputs[1] if len(inputs) > 1 else None
         micro.loss_input_is_output = inp is micro.logits
@@ -449,6 +456,17 @@ class Monitor:
             psl = per_sample_losses(loss_obj, inp, micro.target)
             if psl is not None and psl.numel() == micro.size:
                 micro.per_sample_loss = psl
+
+    def _belongs_to_model(self, module, inputs, micro: _Micro) -> bool:
+        """Whether a loss call is about this monitor's model (other models may train alongside)."""
+        if module is self.loss_fn:
+            return True
+        inp = inputs[0] if inputs else None
+        if not isinstance(inp, Tensor) or micro.logits is None:
+            return False
+        if inp is micro.logits or inp.untyped_storage().data_ptr() == micro.logits.untyped_storage().data_ptr():
+            return True
+        return micro.loss is None and inp.dim() > 0 and inp.shape[0] == micro.size
 
     def _on_backward(self, tensors) -> None:
         if not self._recording() or self._state is None:
@@ -559,18 +577,24 @@ class Monitor:
 
     @contextlib.contextmanager
     def _isolated(self):
-        """Extra forward passes that leave no trace: hooks off, BN buffers and RNG restored."""
-        buffers = {n: b.detach().clone() for n, b in self.model.named_buffers()}
+        """Extra forward passes that leave no trace: hooks off, RNG restored, and buffers
+        (BatchNorm statistics) swapped for copies, so the originals are never touched and
+        the recomputed graph keeps its own (double backward reads them)."""
+        originals = []
+        for module in self.model.modules():
+            for name, buf in module._buffers.items():
+                if buf is not None:
+                    originals.append((module, name, buf))
+                    module._buffers[name] = buf.clone()
         self._internal += 1
         try:
-            with torch.random.fork_rng(devices=[]), torch.enable_grad():
+            cuda = [torch.cuda.current_device()] if torch.cuda.is_available() and torch.cuda.is_initialized() else []
+            with torch.random.fork_rng(devices=cuda), torch.enable_grad():
                 yield
         finally:
             self._internal -= 1
-            with torch.no_grad():
-                for n, b in self.model.named_buffers():
-                    if n in buffers:
-                        b.copy_(buffers[n])
+            for module, name, buf in originals:
+                module._buffers[name] = buf
 
     def _recompute_loss(self, micro: _Micro, sl: slice | None = None) -> Tensor:
         """The loss of (a slice of) a captured micro-batch, recomputed at the current θ."""
@@ -584,14 +608,14 @@ class Monitor:
         out = self.model(*args, **kwargs)
         if micro.loss_source == "loss_fn" and micro.loss_input_is_output:
             logits = find_logits(out)
-            return self.loss_fn(logits, cut(micro.target))
+            return micro.loss_module(logits, cut(micro.target))
         if micro.loss_source == "model":
             loss = find_loss(out)
             if loss is not None:
                 return loss
         self._recompute_problem = (
-            "debugkit cannot recompute this loss: pass the loss module as Monitor(loss_fn=...) and call it on the "
-            "model output, or return the loss from the model"
+            "debugkit cannot recompute this loss: compute it with a torch.nn loss module (e.g. "
+            "nn.CrossEntropyLoss()) called on the model output, or return the loss from the model"
         )
         raise IngredientUnavailable(self._recompute_problem)
 
@@ -613,7 +637,8 @@ class Monitor:
         params = [self._params[n] for n in names]
         chunks: dict[str, list[Tensor]] = {n: [] for n in names}
         losses, sizes = [], []
-        reduction = loss_reduction(self.loss_fn) if self.loss_fn is not None else "mean"
+        last = used[-1].loss_module
+        reduction = loss_reduction(last.fn if isinstance(last, _LossFunction) else last) if last is not None else "mean"
         try:
             with self._isolated():
                 for m in used:

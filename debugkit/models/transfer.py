@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,14 @@ def _load_backbone_weights(model: nn.Module, spec: Backbone, name: str, path: Pa
             f"{name} state_dict (e.g. {spec.weights_url()}) on a machine with network access and "
             "pass the path of the .pth file"
         )
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ValueError(
+            f"weights_path {str(path)!r} holds pickled Python objects, not plain tensors; debugkit loads "
+            "weights with torch.load(..., weights_only=True) so a weights file cannot run code. "
+            "Re-save it with torch.save(model.state_dict(), path)"
+        ) from err
     if not isinstance(state, Mapping):
         raise TypeError(
             f"weights_path {str(path)!r} holds a {type(state).__name__}, not a state_dict; "
