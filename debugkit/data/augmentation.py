@@ -68,7 +68,8 @@ def parse_augment(augment: Mapping[str, Any] | Sequence[str] | str | None) -> di
     unknown = sorted(set(augment) - set(AUGMENTATIONS))
     if unknown:
         raise ValueError(f"augment: unknown option(s) {unknown}; valid options are {list(AUGMENTATIONS)}")
-    return {name: augment[name] for name in AUGMENTATIONS if name in augment and augment[name] not in (False, None, 0)}
+    switched_on = {name: value for name, value in augment.items() if value not in (False, None, 0)}
+    return {name: switched_on[name] for name in AUGMENTATIONS if name in switched_on}
 
 
 def build_augmentation(augment, image_size: Size) -> v2.Compose | None:

@@ -138,10 +138,13 @@ class DataBundle:
         train_sampler = (
             RandomSampler(self.train, generator=generator) if shuffle else SequentialSampler(self.train)
         )
+        def make(split: Dataset, sampler, drop: bool) -> DataLoader:
+            return _loader(split, _resolve_batch_size(batch_size, len(split)), sampler, drop, num_workers)
+
         return Loaders(
-            train=_loader(self.train, _resolve_batch_size(batch_size, len(self.train)), train_sampler, drop_last, num_workers),
-            val=_loader(self.val, _resolve_batch_size(batch_size, len(self.val)), SequentialSampler(self.val), False, num_workers),
-            test=_loader(self.test, _resolve_batch_size(batch_size, len(self.test)), SequentialSampler(self.test), False, num_workers),
+            train=make(self.train, train_sampler, drop_last),
+            val=make(self.val, SequentialSampler(self.val), False),
+            test=make(self.test, SequentialSampler(self.test), False),
         )
 
     def describe(self) -> dict[str, Any]:

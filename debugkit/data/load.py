@@ -35,13 +35,19 @@ def _check_fraction(name: str, value: float) -> float:
 
 
 def _split_indices(raw: RawData, val_fraction: float, test_fraction: float, seed: int):
-    """Index arrays into (train_pool, train_pool, test_pool) for train, val, test."""
+    """Train, validation and test index arrays.
+
+    Train and validation index ``raw.train_*``; test indexes ``raw.test_*`` when the set
+    has an official test split, otherwise ``raw.train_*`` as well.
+    """
     if raw.test_images is None:
         if val_fraction + test_fraction >= 1:
             raise ValueError(
                 f"val_fraction + test_fraction must be below 1, got {val_fraction} + {test_fraction}"
             )
-        return train_val_test_indices(raw.train_labels, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
+        return train_val_test_indices(
+            raw.train_labels, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
+        )
     # Official test split: keep it whole, carve validation out of the training part.
     n = len(raw.train_labels)
     train, val = split_off(

@@ -51,4 +51,6 @@ def convert_channels(images: torch.Tensor, channels: int | None) -> torch.Tensor
     if images.shape[1] == 3 and channels == 1:
         weights = torch.tensor([0.299, 0.587, 0.114], dtype=images.dtype).view(1, 3, 1, 1)
         return (images * weights).sum(dim=1, keepdim=True)
-    raise ValueError(f"channels={channels!r}: can only convert between 1 and 3 channels, images have {images.shape[1]}")
+    raise ValueError(
+        f"channels={channels!r}: can only convert between 1 and 3 channels, images have {images.shape[1]}"
+    )

@@ -26,7 +26,8 @@ class SoftmaxRegression(nn.Module):
     def __init__(self, in_features: int, num_classes: int):
         super().__init__()
         self.flatten = nn.Flatten()
-        self.classifier = nn.Linear(positive_int("in_features", in_features), positive_int("num_classes", num_classes))
+        in_features = positive_int("in_features", in_features)
+        self.classifier = nn.Linear(in_features, positive_int("num_classes", num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.flatten(x))

@@ -77,10 +77,10 @@ def locate_files(
         head = f"Downloaded {title} into {str(root)!r}, but these files are still missing."
     else:
         head = f"{title} was not found under the data root {str(root)!r}."
+    retry = "" if download else ", or pass download=True (CLI: --download), which needs network access"
     message = (
         f"{head}\nMissing files:\n{lines}\n"
-        f"Put these files there (from {source}), pass another root (data_root / --data-root), "
-        "or pass download=True (CLI: --download), which needs network access. "
+        f"Put these files there (from {source}), pass another root= (CLI: --data-root){retry}. "
         "The 'digits' data set works offline."
     )
     err = DatasetNotFoundError(message, dataset=dataset, missing=[alts[0] for alts in missing])

@@ -57,7 +57,9 @@ class IdxImageSource:
         train_x, train_y, test_x, test_y = arrays
         for path, images in ((paths[0], train_x), (paths[2], test_x)):
             if images.ndim != 3 or images.dtype != torch.uint8:
-                raise ValueError(f"{str(path)!r} must hold uint8 images (N, H, W), got {images.dtype} {tuple(images.shape)}")
+                raise ValueError(
+                    f"{str(path)!r} must hold uint8 images (N, H, W), got {images.dtype} {tuple(images.shape)}"
+                )
         return RawData(
             train_x.unsqueeze(1),
             train_y.long(),
