@@ -84,7 +84,7 @@ def series(ax, x, y, *, color, label=None, gid=None, smooth: bool = True, lw: fl
     )
     if show_smooth:
         sx, sy = D.thin(np.asarray(x, float), D.smooth(np.asarray(y, float)))
-        ax.plot(sx, sy, color=color, lw=1.8, label="_nolegend_", gid=f"{gid}:ema" if gid else None)
+        ax.plot(sx, sy, color=color, lw=1.8, label="_nolegend_", gid=f"{gid}:smooth" if gid else None)
     return raw
 
 

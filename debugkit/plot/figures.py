@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from debugkit.plot import data as D
 from debugkit.plot.cockpit import plot_cockpit
@@ -15,6 +16,7 @@ from debugkit.plot.panels import PANELS
 from debugkit.plot.style import new_figure, save, style
 
 DPI = 150  # print quality for logbook PDFs
+OWN_RUN_LEGEND = {"loss", "alpha", "learning_curves"}  # these panels name the runs themselves
 SUFFIXES = (".png", ".svg", ".pdf")
 
 
@@ -27,6 +29,9 @@ def _single(name: str) -> Callable[..., Figure]:
             fig = new_figure(figsize, dpi)
             draw(fig, ctx)
             finish(fig)
+            if ctx.multi and name not in OWN_RUN_LEGEND:
+                handles = [Line2D([], [], color=c, lw=2.5) for c in ctx.colors]
+                fig.legend(handles, ctx.labels, loc="outside lower center", ncols=min(len(ctx.labels), 4))
             names = ", ".join(ctx.labels) if len(ctx.labels) <= 3 else f"{len(ctx.labels)} runs"
             fig.suptitle(f"{fig.get_suptitle()} — {names}", x=0.01, ha="left", fontsize="large", fontweight="bold")
         return fig

@@ -50,6 +50,7 @@ class LiveCockpit:
         self.notebook = in_notebook() if notebook is None else notebook
         self.plot_kwargs = plot_kwargs
         self.redraws = 0
+        self.figure = None  # the last figure drawn (for inspection; not shown anywhere by itself)
 
     def update(self, step: int, *, force: bool = False) -> bool:
         """Redraw if ``step`` is due (or ``force``); returns whether it redrew.
@@ -60,7 +61,7 @@ class LiveCockpit:
         if not force and step % self.every != 0:
             return False
         run = load_run(self.run_dir)  # a fresh Run: the reader caches, the files have grown
-        fig = plot_cockpit(run, **self.plot_kwargs)
+        fig = self.figure = plot_cockpit(run, **self.plot_kwargs)
         if self.notebook:
             from IPython.display import Image, clear_output, display
 

@@ -149,9 +149,9 @@ def make_synthetic_run(
 
 @pytest.fixture
 def synthetic_run(tmp_path):
-    """Path factory: ``synthetic_run(name, **kwargs)`` writes a run under ``tmp_path``."""
+    """Path factory: ``synthetic_run(dirname, **kwargs)`` writes a run under ``tmp_path``."""
 
-    def factory(name: str = "run", **kwargs) -> Path:
-        return make_synthetic_run(tmp_path / name, **kwargs)
+    def factory(dirname: str = "run", /, **kwargs) -> Path:
+        return make_synthetic_run(tmp_path / dirname, **kwargs)
 
     return factory

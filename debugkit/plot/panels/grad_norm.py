@@ -15,9 +15,13 @@ def draw_grad_norm(fig, ctx: Ctx) -> None:
     if all(g is None for g in glob) and heat is None:
         note(fig.subplots(), "gradient norm " + NOT_RECORDED)
         return
-    # a narrow third column holds the colour bar, so both rows keep the same width and align
-    (ax_g, spare), (ax_l, cax) = fig.subplots(2, 2, height_ratios=[1, 1.25], width_ratios=[1, 0.025])
-    spare.set_axis_off()
+    if heat is None:
+        ax_g, ax_l = fig.subplots(2, 1, height_ratios=[1, 1.25])
+        cax = None
+    else:
+        # a narrow second column holds the colour bar, so both rows keep the same width and align
+        (ax_g, spare), (ax_l, cax) = fig.subplots(2, 2, height_ratios=[1, 1.25], width_ratios=[1, 0.025])
+        spare.set_axis_off()
     if all(g is None for g in glob):
         note(ax_g, "global gradient norm " + NOT_RECORDED)
     else:
@@ -29,7 +33,6 @@ def draw_grad_norm(fig, ctx: Ctx) -> None:
         ax_g.set_title("whole model", loc="left", fontsize=8.5)
         step_axis(ax_g, ctx, label=False)
     if heat is None:
-        cax.set_axis_off()
         note(ax_l, "per-layer gradient norm " + NOT_RECORDED)
         return
     norm = log_norm(heat.values)

@@ -90,6 +90,7 @@ def _entropy(ax, ctx: Ctx) -> None:
         if isinstance(c, (int, float)) and c > 1:
             guide(ax, math.log(c), label=f"uniform over {int(c)} classes (ln {int(c)})", ls=":")
             ax.legend(loc="upper right", fontsize=7)
+            ax.set_ylim(0, max(ax.get_ylim()[1], math.log(c) * 1.25))
     ax.set_ylim(bottom=0)
     ax.set_ylabel("entropy (nats)")
     step_axis(ax, ctx)

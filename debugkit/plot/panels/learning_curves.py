@@ -41,6 +41,7 @@ def draw_learning_curves(fig, ctx: Ctx) -> None:
         if not drawn:
             note(ax, f"{ylabel}: " + NOT_LOGGED)
             continue
+        ax.set_title(f"{ylabel}: train (solid), validation (dashed)", loc="left", fontsize=8.5)
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
@@ -49,6 +50,7 @@ def draw_learning_curves(fig, ctx: Ctx) -> None:
             if top <= 1.0:
                 ax.yaxis.set_major_formatter(ticker.PercentFormatter(xmax=1.0))
                 ax.set_ylabel("accuracy (%)")
+                ax.set_ylim(top=min(ax.get_ylim()[1], 1.02))
     handles = [Line2D([], [], color=run_color(g), lw=2) for g in range(len(groups))]
     labels = [label for label, _ in groups]
     handles += [Line2D([], [], color="#555555", ls="-"), Line2D([], [], color="#555555", ls="--")]

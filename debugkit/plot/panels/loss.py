@@ -7,7 +7,7 @@ from matplotlib.lines import Line2D
 
 from debugkit.plot import data as D
 from debugkit.plot.draw import Ctx, auto_log, legend, panel_title, series, step_axis
-from debugkit.plot.style import NOT_RECORDED, WARN, note
+from debugkit.plot.style import WARN, note
 
 
 def draw_loss(fig, ctx: Ctx) -> None:
@@ -16,7 +16,7 @@ def draw_loss(fig, ctx: Ctx) -> None:
     ax = fig.subplots()
     data = [D.scalar(r, "loss") for r in ctx.runs]
     if all(d is None for d in data):
-        note(ax, "loss " + NOT_RECORDED)
+        note(ax, "no loss recorded (yet): the run has no training step")
         return
     ys = []
     val_shown = False
