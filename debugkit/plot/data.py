@@ -79,15 +79,24 @@ def scalar(run: Run, column: str, *, finite: bool = True) -> tuple[np.ndarray, n
     return s.index.to_numpy(dtype=float), s.to_numpy(dtype=float)
 
 
-def nonfinite_steps(run: Run, column: str) -> np.ndarray:
-    """Steps where ``column`` was recorded as NaN or ±inf (e.g. a diverged loss)."""
+def nonfinite_steps(run: Run, column: str, event: str | None = None) -> np.ndarray:
+    """Steps where ``column`` was recorded as ±inf, or where an ``event`` of that kind was logged.
+
+    The reader turns a recorded NaN into "not measured", so a NaN loss is only visible
+    through its event (the monitor logs ``nan_loss``).
+    """
+    steps: list[float] = []
     df = run.scalars
-    if column not in df.columns:
-        return np.array([])
-    raw = df[column]
-    s = pd.to_numeric(raw, errors="coerce").astype(float)
-    bad = raw.notna() & ~np.isfinite(s)
-    return df.index[bad.to_numpy()].to_numpy(dtype=float)
+    if column in df.columns:
+        raw = df[column]
+        s = pd.to_numeric(raw, errors="coerce").astype(float)
+        bad = (raw.notna() & ~np.isfinite(s)).to_numpy()
+        steps.extend(df.index[bad].to_numpy(dtype=float))
+    ev = run.events
+    if event is not None and not ev.empty and "kind" in ev.columns:
+        hit = pd.to_numeric(ev.loc[ev["kind"] == event, "step"], errors="coerce").dropna()
+        steps.extend(hit.to_numpy(dtype=float))
+    return np.unique(np.asarray(steps, dtype=float))
 
 
 SMOOTH_MIN_POINTS = 30  # shorter series are drawn as they are, without a smoothed line

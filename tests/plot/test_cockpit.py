@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from helpers import artists, notes, one, png_size
 
-from debugkit import load_run
+from debugkit import RunWriter, load_run
 from debugkit.plot import FIGURES, plot_cockpit
 from debugkit.plot.cockpit import DPI, FIGSIZE
 from debugkit.plot.data import MAX_POINTS
@@ -155,3 +155,32 @@ def test_title_and_footer_describe_the_run(synthetic_run):
     assert fig.get_suptitle() == "my experiment"
     footer = fig.get_supxlabel()
     assert "3 layers" in footer and "12 steps" in footer and "batch 32" in footer
+
+
+def test_diverged_loss_is_marked_and_not_drawn(tmp_path):
+    with RunWriter(tmp_path / "div", meta={"name": "div"}) as w:
+        for s in range(20):
+            w.scalars(s, loss=2.0 * 1.5**s if s < 12 else float("nan") if s < 16 else float("inf"))
+        w.event("nan_loss", "loss is NaN", step=12)
+    fig = FIGURES["loss"](tmp_path / "div")
+    line = one(fig, "loss:div")
+    np.testing.assert_array_equal(line.get_xdata(), np.arange(12.0))  # only finite values are drawn
+    marks = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text") and "NaN/inf" in a.get_text())]
+    assert marks == ["loss NaN/inf from step 12"]  # the NaN is known from its event, inf from the value
+    assert line.axes.get_yscale() == "log"  # 2 … 173: more than a factor 50
+
+
+def test_single_step_and_truncated_run_render(tmp_path):
+    with RunWriter(tmp_path / "one", meta={"name": "one", "status": "crashed"}) as w:
+        w.scalars(0, loss=2.3, lr=0.1, alpha=0.2, hess_max_ev=3.0, norm_test=0.5, grad_norm=1.0)
+        w.layers(0, "act_dead", {"fc1": 0.0, "fc2": 1.0})
+        w.layers(0, "grad_norm", {"fc1": 0.5, "fc2": 0.1})
+        w.hist(0, "grad_1d", [1, 5, 1], [-1.0, -0.3, 0.3, 1.0])
+        w.hist(0, "grad_2d", [[0, 1], [2, 0]], [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0]])
+        w.epoch(0, step=0, train_loss=2.3)
+    with open(tmp_path / "one" / "scalars.jsonl", "a", encoding="utf-8") as fh:
+        fh.write('{"step": 1, "lo')  # killed mid-write
+    fig = plot_cockpit(tmp_path / "one", tmp_path / "one.png")
+    assert png_size(tmp_path / "one.png") == (round(FIGSIZE[0] * DPI), round(FIGSIZE[1] * DPI))
+    assert "status crashed" in fig.get_supxlabel() and "1 unreadable line(s) skipped" in fig.get_supxlabel()
+    assert one(fig, "lr_max_ev:one").get_ydata()[0] == pytest.approx(0.3)

@@ -28,8 +28,9 @@ def draw_hist_1d(fig, ctx: Ctx) -> None:
         steps_shown.append(step)
         ax_l.stairs(counts, edges, fill=not ctx.multi, color=color, alpha=0.75 if not ctx.multi else 1.0,
                     lw=1.4, label=label if ctx.multi else None, gid=f"hist_1d:{label}")
-    ax_l.set_yscale("log")
-    ax_l.set_ylim(bottom=0.8)
+    if any(np.any(np.asarray(st.get_data()[0]) > 0) for st in ax_l.patches):
+        ax_l.set_yscale("log")
+        ax_l.set_ylim(bottom=0.8)
     ax_l.axvline(0, color=GUIDE, lw=0.8)
     ax_l.set_xlabel("gradient element value")
     ax_l.set_ylabel("count")
@@ -38,8 +39,8 @@ def draw_hist_1d(fig, ctx: Ctx) -> None:
     if ctx.multi:
         ax_l.legend(loc="upper right", fontsize=7)
     series, _ = found[0]
-    if not series:
-        note(ax_e, f"{ctx.labels[0]}: " + NOT_RECORDED)
+    if not series or all(np.sum(c) == 0 for _, c, _ in series):
+        note(ax_e, f"{ctx.labels[0]}: " + (NOT_RECORDED if not series else "every histogram is empty (all counts 0)"))
         cax.set_axis_off()
         return
     x_edges, v_edges, counts = D.rebin_1d(series, span=ctx.span)
@@ -71,6 +72,9 @@ def draw_hist_2d(fig, ctx: Ctx) -> None:
         return
     g_edges, p_edges = edges
     counts = np.atleast_2d(counts)  # counts[i][j]: gradient bin i × parameter bin j
+    if counts.sum() == 0:
+        note(fig.subplots(), f"step {step}: the histogram is empty (all counts 0)")
+        return
     axd = fig.subplot_mosaic([["top", ".", "."], ["joint", "right", "cbar"]],
                              width_ratios=[1, 0.22, 0.035], height_ratios=[0.22, 1],
                              gridspec_kw={"wspace": 0.02, "hspace": 0.02})

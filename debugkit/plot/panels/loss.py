@@ -34,7 +34,7 @@ def draw_loss(fig, ctx: Ctx) -> None:
                         label="_nolegend_", gid=f"val_loss:{label}", zorder=3)
                 ys.append(val[1][ok])
                 val_shown = True
-        bad = D.nonfinite_steps(run, "loss")
+        bad = D.nonfinite_steps(run, "loss", event="nan_loss")
         if bad.size:
             ax.axvline(bad[0], color=WARN, lw=1.2, ls=":")
             ax.annotate(f"loss NaN/inf from step {int(bad[0])}", (bad[0], 1), xycoords=("data", "axes fraction"),
