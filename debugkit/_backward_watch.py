@@ -7,6 +7,7 @@ least one watcher is registered, and restored when the last one leaves.
 from __future__ import annotations
 
 import threading
+import warnings
 from typing import Callable
 
 import torch
@@ -16,9 +17,10 @@ _watchers: list[Callable] = []
 _originals: dict[str, Callable] = {}
 
 
-def _notify(tensors) -> None:
+def _notify(tensors, kwargs: dict) -> None:
+    """Call every watcher; a watcher may edit the keyword arguments of the backward call."""
     for fn in list(_watchers):
-        fn(tensors)
+        fn(tensors, kwargs)
 
 
 def _install() -> None:
@@ -27,13 +29,18 @@ def _install() -> None:
     _originals["tensor"] = orig_tensor
     _originals["autograd"] = orig_autograd
 
-    def tensor_backward(self, *args, **kwargs):
-        _notify(self)
-        return orig_tensor(self, *args, **kwargs)
+    def tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        kwargs = {"retain_graph": retain_graph, "create_graph": create_graph}
+        _notify(self, kwargs)
+        with warnings.catch_warnings():
+            # debugkit asks for create_graph on curvature steps and detaches .grad afterwards
+            warnings.filterwarnings("ignore", message="Using backward\\(\\) with create_graph=True")
+            return orig_tensor(self, gradient, inputs=inputs, **kwargs)
 
-    def autograd_backward(tensors, *args, **kwargs):
-        _notify(tensors)
-        return orig_autograd(tensors, *args, **kwargs)
+    def autograd_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, *args, **kw):
+        kwargs = {"retain_graph": retain_graph, "create_graph": create_graph}
+        _notify(tensors, kwargs)
+        return orig_autograd(tensors, grad_tensors, kwargs["retain_graph"], kwargs["create_graph"], *args, **kw)
 
     tensor_backward.__wrapped__ = orig_tensor
     autograd_backward.__wrapped__ = orig_autograd

@@ -118,6 +118,7 @@ class _StepState:
     io: dict[str, float] = field(default_factory=dict)
     training: bool = True
     backward_losses: list[float] = field(default_factory=list)
+    user_graph: bool = False
 
     def used_micro(self) -> list[_Micro]:
         used = [m for m in self.micro if m.backward]
@@ -210,6 +211,7 @@ class Monitor:
         self._last_post: float | None = None
         self._last_bw: Any = None
         self._recompute_problem: str | None = None
+        self._user_graph_ok = True
         self._gen = torch.Generator().manual_seed(0 if seed is None else int(seed))
 
         names = [i.instance_name for i in self.instruments]
@@ -429,7 +431,10 @@ class Monitor:
             target.setdefault(lname, LayerRecord(module, lname)).captures.append(cap)
 
             def keep_delta(grad, cap=cap, idx=idx):
-                cap.delta = (grad if idx is None else grad[idx]).detach()
+                # first write wins: Hessian-vector products through the user's graph
+                # (curvature steps) pass this tensor again
+                if cap.delta is None:
+                    cap.delta = (grad if idx is None else grad[idx]).detach()
 
             output.register_hook(keep_delta)
 
@@ -468,14 +473,21 @@ class Monitor:
             return True
         return micro.loss is None and inp.dim() > 0 and inp.shape[0] == micro.size
 
-    def _on_backward(self, tensors) -> None:
+    def _on_backward(self, tensors, kwargs: dict) -> None:
         if not self._recording() or self._state is None:
             return
         t = tensors if isinstance(tensors, Tensor) else (tensors[0] if isinstance(tensors, (list, tuple)) and tensors else None)
-        if t is None or t is self._last_bw:
+        if t is None:
+            return
+        st = self._state
+        if needs_.GRAPH in st.needs and self._user_graph_ok:
+            # Curvature from the user's own graph (as Cockpit asks its users to do by hand):
+            # saves recomputing forward and backward. .grad is detached again before the step.
+            kwargs["create_graph"] = True
+            st.user_graph = True
+        if t is self._last_bw:
             return
         self._last_bw = t
-        st = self._state
         if st.n_backward == 0:
             before = {}
             for n, p in self._params.items():
@@ -503,6 +515,10 @@ class Monitor:
             if inst.due(self.global_step) and hasattr(inst, "prepare"):
                 self._guarded(inst, ctx, inst.prepare)
         self._run_instruments(ctx, "pre")
+        if st.user_graph:
+            for p in self._params.values():  # break the graph held by .grad (and its reference cycle)
+                if p.grad is not None and p.grad.grad_fn is not None:
+                    p.grad = p.grad.detach()
         self._monitor_time = time.perf_counter() - t0
 
     def _post_step(self) -> None:
@@ -620,12 +636,24 @@ class Monitor:
         raise IngredientUnavailable(self._recompute_problem)
 
     def _make_hvp(self, st: _StepState):
-        micro = st.used_micro()[-1]
         names = [n for n, p in self._params.items() if p.grad is not None]
         params = [self._params[n] for n in names]
+        if st.user_graph and all(self._params[n].grad.grad_fn is not None for n in names):
+            grads = [self._params[n].grad for n in names]
+
+            def hvp(vs):
+                return [h.detach() for h in torch.autograd.grad(grads, params, vs, retain_graph=True)]
+
+            try:
+                hvp([torch.zeros_like(p) for p in params])  # fails now if .grad was modified in place
+                return hvp, names, params
+            except RuntimeError as exc:
+                self._user_graph_ok = False
+                self.note(f"curvature falls back to recomputing the loss: {str(exc).splitlines()[0]}", "info")
+        micro = st.used_micro()[-1]
         with self._isolated():
             loss = self._recompute_loss(micro)
-            hvp, grads = make_hvp(loss, params)
+            hvp, _ = make_hvp(loss, params)
         return hvp, names, params
 
     def _microbatch_grads(self, st: _StepState) -> tuple[MicrobatchGrads, Tensor] | None:

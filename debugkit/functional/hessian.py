@@ -45,13 +45,23 @@ def power_iteration(
     rtol: float = 1e-3,
     atol: float = 1e-6,
     generator: torch.Generator | None = None,
-) -> tuple[float, int]:
+    init: Sequence[Tensor] | None = None,
+    return_vector: bool = False,
+):
     """Largest-magnitude Hessian eigenvalue by power iteration (as Cockpit's ``HessMaxEV``).
 
+    Args:
+        init: Start vector (e.g. last step's eigenvector); random uniform if None.
+        return_vector: Also return the final (normalised) iterate.
+
     Returns:
-        The eigenvalue estimate and the number of Hessian-vector products used.
+        The eigenvalue estimate and the number of Hessian-vector products used
+        (and the vector, if asked for).
     """
-    v = [torch.rand(p.shape, generator=generator, dtype=p.dtype).to(p.device) for p in like]
+    if init is not None:
+        v = [t.detach().clone() for t in init]
+    else:
+        v = [torch.rand(p.shape, generator=generator, dtype=p.dtype).to(p.device) for p in like]
     norm = math.sqrt(_dot(v, v).item())
     v = [x / norm for x in v]
     eig = math.inf
@@ -60,13 +70,13 @@ def power_iteration(
         new = _dot(v, hv).item()
         norm = math.sqrt(_dot(hv, hv).item())
         if norm == 0.0:
-            return 0.0, i
+            return (0.0, i, v) if return_vector else (0.0, i)
         v = [x / norm for x in hv]
         if abs(new - eig) <= atol + rtol * abs(new):
-            return new, i
+            return (new, i, v) if return_vector else (new, i)
         eig = new
     warnings.warn(f"power iteration did not converge in {max_iter} Hessian-vector products", stacklevel=2)
-    return eig, max_iter
+    return (eig, max_iter, v) if return_vector else (eig, max_iter)
 
 
 def hutchinson_trace(

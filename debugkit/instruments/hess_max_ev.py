@@ -21,13 +21,19 @@ class HessMaxEV(Instrument):
     phase = "pre"
     default_schedule = every(50)
 
-    def __init__(self, schedule=None, *, name=None, max_iter: int = 100, rtol: float = 1e-3):
+    def __init__(self, schedule=None, *, name=None, max_iter: int = 100, rtol: float = 1e-3, warm_start: bool = True):
         super().__init__(schedule, name=name)
-        self.max_iter, self.rtol = max_iter, rtol
+        self.max_iter, self.rtol, self.warm_start = max_iter, rtol, warm_start
+        self._vec = None
 
     def compute(self, ctx) -> None:
         hvp, names, params = ctx.hvp()
         gen = torch.Generator().manual_seed(ctx.step)
-        ev, n = power_iteration(hvp, params, max_iter=self.max_iter, rtol=self.rtol, generator=gen)
+        # The top eigenvector moves little between steps: starting from the last one
+        # typically converges in a few products instead of dozens.
+        init = self._vec if self.warm_start and self._vec is not None and self._vec[0] == names else None
+        ev, n, vec = power_iteration(hvp, params, max_iter=self.max_iter, rtol=self.rtol, generator=gen,
+                                     init=None if init is None else init[1], return_vector=True)
+        self._vec = (names, vec)
         ctx.scalar(self.key("hess_max_ev"), ev)
         ctx.scalar(self.key("hess_max_ev_hvps"), n)
