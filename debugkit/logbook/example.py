@@ -69,7 +69,7 @@ accuracy rises from 0.11 ± 0.01 to 0.87 ± 0.02.
 
 Table: Validation metrics after 10 epochs, mean ± std over 3 seeds.
 
-![Learning curves for three learning rates.](figures/lr_curves.png){width=80%}
+![Learning curves for three learning rates.](figures/lr_curves.png){width=65%}
 
 **Verdict.** confirmed — the learning rate was one bug; 1e-2 is kept for the next entries.
 

@@ -84,6 +84,7 @@ from debugkit.logbook.model import (
     MeanStd,
     Result,
     SECTIONS,
+    VERDICTS,
     SummaryRow,
     Table,
     clean_text,
@@ -396,6 +397,7 @@ def _parse_entry(heading, start, lines, mask, idx, src: _Source, number: int) ->
     title = _ENTRY_NUMBER_RE.sub("", heading, count=1).strip()
     where = f"entry {number} {title!r}"
     sections: dict[str, list[Line]] = {"_pre": []}
+    starts: dict[str, int] = {}
     current = "_pre"
     for i in idx:
         m = None if mask[i] else _is_marker(lines[i])
@@ -404,6 +406,7 @@ def _parse_entry(heading, start, lines, mask, idx, src: _Source, number: int) ->
             if current in sections:
                 raise src.error(i, f"{where}: the {current} section appears twice; merge the two")
             sections[current] = []
+            starts[current] = i
             rest = m.group(2) if m.re is _MARKER_RES[0] else ""
             if rest.strip():
                 sections[current].append((i, rest))
@@ -441,9 +444,15 @@ def _parse_entry(heading, start, lines, mask, idx, src: _Source, number: int) ->
     verdict_text = texts.get("verdict", "")
     verdict, note = "", ""
     if verdict_text:
-        m = re.match(r"^[*_`]*([A-Za-z]+)[*_`]*(.*)$", verdict_text, re.S)
+        m = re.match(r"^[*_`]*([A-Za-z]+)[.,:;!]?[*_`]*(.*)$", verdict_text, re.S)
         verdict = m.group(1) if m else verdict_text.split()[0]
         note = re.sub(r"^[\s.,:;!—–-]+", "", m.group(2)) if m else ""
+        if verdict.lower() not in VERDICTS:
+            raise src.error(
+                starts["verdict"],
+                f"{where}: verdict {verdict!r} is not one of {', '.join(VERDICTS)}; "
+                "start the section with the verdict word, e.g. **Verdict.** refuted — <a note>",
+            )
     runs = [r.strip().strip("`").strip() for r in re.split(r"[,\n]", texts.get("runs", ""))]
     try:
         return Entry(
@@ -458,7 +467,8 @@ def _parse_entry(heading, start, lines, mask, idx, src: _Source, number: int) ->
             runs=[r for r in runs if r],
         )
     except LogbookError as exc:
-        raise src.error(start, f"{where}: {exc}") from None
+        message = str(exc).removeprefix(f"entry {title!r}: ")
+        raise src.error(start, f"{where}: {message}") from None
 
 
 def _figure(m: re.Match, section: str, src: _Source, i: int, where: str) -> Figure:

@@ -284,10 +284,32 @@ def _drop_control(text: str) -> str:
     return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs", "Co", "Cn"))
 
 
+_ZWSP = "\u200b"
+_LONG_TOKEN_RE = re.compile(r"\S{31,}")
+
+
+def _breakable(token: str) -> str:
+    """Let a long word (a path, a URL) break: after ``/ _ . - = & ?`` and every 24 characters."""
+    out, run = [], 0
+    for c in token:
+        out.append(c)
+        run += 1
+        if c in "/_.-=&?,:;" or run >= 24:
+            out.append(_ZWSP)
+            run = 0
+    return "".join(out).rstrip(_ZWSP)
+
+
 def typst_escape(text: str) -> str:
-    """Escape text for Typst markup so it is printed literally."""
+    """Escape text for Typst markup so it is printed literally (long words may break)."""
     text = _drop_control(text).replace("\t", " ").replace("\n", " ")
+    text = _LONG_TOKEN_RE.sub(lambda m: _breakable(m.group(0)), text)
     return "".join("\\" + c if c in _TYPST_SPECIAL else c for c in text)
+
+
+def breakable_code(text: str) -> str:
+    """Code with break opportunities in very long tokens, so that it cannot run off the page."""
+    return _LONG_TOKEN_RE.sub(lambda m: _breakable(m.group(0)), text)
 
 
 def typst_string(text: str) -> str:
@@ -304,7 +326,7 @@ def inlines_to_typst(nodes: list[Inline]) -> str:
             out.append(typst_escape(n.text))
         elif n.kind == "code":
             # the trailing ';' ends the call, so following user text can never extend it
-            out.append(f"#raw({typst_string(n.text)});")
+            out.append(f"#raw({typst_string(breakable_code(n.text))});")
         elif n.kind == "strong":
             out.append(f"#strong[{inlines_to_typst(n.children)}];")
         elif n.kind == "em":
@@ -329,7 +351,7 @@ def blocks_to_typst(blocks: list[Block]) -> str:
             out.append("#line(length: 100%, stroke: 0.4pt + luma(180))")
         elif b.kind == "code":
             lang = f"lang: {typst_string(b.lang)}, " if b.lang else ""
-            out.append(f"#code-block(raw(block: true, {lang}{typst_string(b.text)}))")
+            out.append(f"#code-block(raw(block: true, {lang}{typst_string(breakable_code(b.text))}))")
         elif b.kind == "quote":
             out.append(f"#quote(block: true)[{blocks_to_typst(b.items[0])}]")
         elif b.kind == "list":

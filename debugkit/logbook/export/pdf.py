@@ -20,14 +20,18 @@ class PdfExporter(Exporter):
     """Print-quality PDF: title page, contents, one section per entry, appendix.
 
     Args:
-        keep_source: Also write the Typst source (``<out>.typ`` plus the template and
-            images in ``<out>_typst/``) to tweak the layout by hand.
+        keep_source: Also write the Typst source (``main.typ``, the template and the
+            images, in ``<out>_typst/``) to tweak the layout by hand.
+        font_paths: Extra font folders, e.g. for CJK text or emoji, which Typst's embedded
+            fonts (New Computer Modern, Libertinus Serif, DejaVu Sans Mono) do not cover.
+            System fonts are never used, so the PDF looks the same on every machine.
     """
 
     suffix = ".pdf"
 
-    def __init__(self, keep_source: bool = False):
+    def __init__(self, keep_source: bool = False, font_paths: tuple = ()):
         self.keep_source = keep_source
+        self.font_paths = [str(p) for p in font_paths]
 
     def export(self, doc: Document, out: Path) -> Path:
         import typst
@@ -46,7 +50,9 @@ class PdfExporter(Exporter):
             main.write_text(document_typst(doc, filenames, run_rows(doc)), encoding="utf-8")
             try:
                 # Only Typst's embedded fonts: the same PDF on every machine, all fonts embedded.
-                typst.compile(str(main), output=str(out), root=str(root), font_paths=[], ignore_system_fonts=True)
+                typst.compile(
+                    str(main), output=str(out), root=str(root), font_paths=self.font_paths, ignore_system_fonts=True
+                )
             except Exception as exc:
                 kept = out.with_name(out.stem + "_typst")
                 shutil.copytree(root, kept, dirs_exist_ok=True)

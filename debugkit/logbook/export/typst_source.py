@@ -10,7 +10,7 @@ import yaml
 
 from debugkit.logbook.document import Document
 from debugkit.logbook.figures import RenderedFigure
-from debugkit.logbook.markup import inline_to_typst, markdown_to_typst, typst_escape, typst_string
+from debugkit.logbook.markup import breakable_code, inline_to_typst, markdown_to_typst, typst_escape, typst_string
 from debugkit.logbook.model import Entry, MeanStd, Table
 
 TEMPLATE = "logbook.typ"
@@ -52,7 +52,8 @@ def figure_typst(fig: RenderedFigure, filename: str) -> str:
     if fig.aspect:
         args.append(f"aspect: {fig.aspect:.4f}")
     if fig.figure.is_run_figure and fig.figure.name == "cockpit":
-        args.append("max-height: 15cm")  # the dashboard has many small panels
+        args.append("max-height: 14cm")  # the dashboard has many small panels
+        args.append("max-width: 1.0")
     return f"#log-figure({', '.join(args)})"
 
 
@@ -67,14 +68,15 @@ def _diff_lines(diff: str) -> str:
             kind = line[0]
         else:
             kind = " "
-        items.append(_array([typst_string(kind), typst_string(line or " ")]))
+        items.append(_array([typst_string(kind), typst_string(breakable_code(line) or " ")]))
     return _array(items)
 
 
-def _section(name: str, parts: list[str]) -> str:
+def _section(name: str, parts: list[str], figures: list[str] = ()) -> str:
+    """A labelled section; its figures follow it at the full text width (dashboards need it)."""
     parts = [p for p in parts if p]
-    body = "\n\n".join(parts) if parts else "#not-recorded"
-    return f"#section({typst_string(name)})[\n{body}\n]"
+    body = "\n\n".join(parts) if parts else ("" if figures else "#not-recorded")
+    return "\n".join([f"#section({typst_string(name)})[\n{body}\n]", *figures])
 
 
 def entry_typst(doc: Document, n: int, e: Entry, filenames: dict[int, str]) -> str:
@@ -95,11 +97,11 @@ def entry_typst(doc: Document, n: int, e: Entry, filenames: dict[int, str]) -> s
     if e.verdict_note:
         verdict += " #h(0.4em) " + markdown_to_typst(e.verdict_note)
     sections = [
-        _section("Observation", [markdown_to_typst(e.observation)] + figs("observation")),
-        _section("Hypothesis", [markdown_to_typst(e.hypothesis)] + figs("hypothesis")),
-        _section("Experiment", experiment + figs("experiment")),
-        _section("Result", result + figs("result")),
-        _section("Verdict", [verdict] + figs("verdict")),
+        _section("Observation", [markdown_to_typst(e.observation)], figs("observation")),
+        _section("Hypothesis", [markdown_to_typst(e.hypothesis)], figs("hypothesis")),
+        _section("Experiment", experiment, figs("experiment")),
+        _section("Result", result, figs("result")),
+        _section("Verdict", [verdict], figs("verdict")),
     ]
     runs = _array([f"raw({typst_string(r)})" for r in e.run_refs()])
     title = _content(inline_to_typst(e.title))
@@ -164,6 +166,14 @@ def appendix_typst(doc: Document, run_rows: list[tuple[str, str, str]]) -> str:
     return "\n\n".join(out)
 
 
+def _shorten(text: str, limit: int) -> str:
+    """``text`` cut at a word boundary to fit a running header."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0] or text[: limit - 1]
+    return cut.rstrip(" ,;:-") + "…"
+
+
 def document_typst(doc: Document, filenames: dict[int, str], run_rows: list[tuple[str, str, str]] = ()) -> str:
     """The complete Typst source; ``filenames`` maps figure number → image file next to it."""
     lb = doc.logbook
@@ -173,6 +183,7 @@ def document_typst(doc: Document, filenames: dict[int, str], run_rows: list[tupl
         "#show: logbook.with(",
         f"  title: {_content(inline_to_typst(lb.title))},",
         f"  title-text: {typst_string(lb.title)},",
+        f"  running-title: {typst_string(_shorten(lb.title, 70))},",
         f"  author: {_content(typst_escape(lb.author))},",
         f"  author-text: {typst_string(lb.author)},",
         f"  course: {_content(inline_to_typst(lb.course))},",
