@@ -55,7 +55,7 @@ def panel_title(fig: FigureBase, title: str) -> None:
 
 def step_axis(ax, ctx: Ctx, label: bool = True) -> None:
     """Integer step ticks over the whole run (the same range in every panel)."""
-    ax.xaxis.set_major_locator(ticker.MaxNLocator(nbins=6, integer=True))
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], integer=True))
     if ctx.span is not None:
         ax.set_xlim(ctx.span[0] - 0.5, ctx.span[1] + 0.5)
     if label:

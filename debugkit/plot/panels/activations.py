@@ -10,7 +10,7 @@ from debugkit.plot.style import FRAC_CMAP, NOT_RECORDED, note
 
 MAPS = (
     ("act_dead", "dead units (zero for the whole batch)"),
-    ("act_saturated", "saturated units (tanh/sigmoid at bounds, |pre-act| > 5)"),
+    ("act_saturated", "saturated units (tanh/sigmoid at bounds)"),
 )
 
 
