@@ -70,6 +70,18 @@ def test_notebook_validates_and_embeds_figures(example):
     assert (example["ipynb"].parent / "../runs/base/meta.json").is_file()
 
 
+def test_notebook_code_cell_loads_the_runs(example):
+    """Run the notebook as a student would: its one code cell loads the runs it rests on."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(str(example["ipynb"]), as_version=4)
+    NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(example["ipynb"].parent)}}).execute()
+    (code,) = [c for c in nb.cells if c.cell_type == "code"]
+    shown = code.outputs[-1]["data"]["text/plain"]
+    for ref in ("base", "fix-lr", "fix-init", "batch64"):
+        assert f"'{ref}': Run(" in shown
+
+
 def test_notebook_keeps_dollars_and_tags_literal(tmp_path):
     lb = Logbook("t", entries=[Entry("costs $5 and $10", observation="<b>x</b> `$y$`", verdict="refuted")])
     (out,) = build_logbook(lb, tmp_path / "x.ipynb")

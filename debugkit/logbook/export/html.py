@@ -260,7 +260,7 @@ def document_html(doc: Document) -> str:
     for label, value in (("Author", lb.author), ("Date", lb.date), ("Baseline", lb.baseline)):
         if value:
             facts.append(f"<dt>{label}</dt><dd>{inline_to_html(value)}</dd>")
-    counts = " &nbsp; ".join(f"{badge(v)} {k}" for v, k in doc.verdict_counts().items() if k)
+    counts = " &nbsp; ".join(f"{k} × {badge(v)}" for v, k in doc.verdict_counts().items() if k)
     facts.append(f"<dt>Entries</dt><dd>{len(lb.entries)} &nbsp; {counts}</dd>")
     toc = "".join(
         f'<li><a href="#entry-{n}">{inline_to_html(e.title)}</a> {badge(e.verdict)}</li>' for n, e in enumerate(lb.entries, 1)

@@ -104,7 +104,7 @@ class NotebookExporter(Exporter):
                 except ValueError:
                     rel = doc.run_dirs[ref].as_posix()
                 lines.append(f"    {json.dumps(ref)}: debugkit.load_run({json.dumps(rel)}),")
-            lines.append("}")
+            lines += ["}", "runs"]
             cells.append(v4.new_code_cell("\n".join(lines)))
 
         nb = v4.new_notebook(
