@@ -83,7 +83,6 @@ from debugkit.logbook.model import (
     LogbookError,
     MeanStd,
     Result,
-    SECTIONS,
     VERDICTS,
     SummaryRow,
     Table,

@@ -270,7 +270,7 @@ def document_html(doc: Document) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f'<meta name="generator" content="debugkit">',
+        '<meta name="generator" content="debugkit">',
         f"<title>{html.escape(lb.title)}</title><style>{CSS}</style></head><body><main>",
         f'<header class="titleblock"><p class="kicker">DEBUGGING LOGBOOK</p><h1>{inline_to_html(lb.title)}</h1>{course}'
         f'<dl class="facts">{"".join(facts)}</dl></header>',
