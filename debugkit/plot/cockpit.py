@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D

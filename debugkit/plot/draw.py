@@ -21,14 +21,17 @@ class Ctx:
     """What every panel needs: the runs, their legend labels and colours, and the space it has.
 
     Attributes:
-        compact: The panel is one of many (the dashboard): fewer tick labels, shorter notes.
+        runs: The runs to draw; image panels (heat maps, histograms) show ``runs[0]``.
+        compact: The panel is one of many (the dashboard), so it gets fewer layer labels.
+        labels: Unique run names for legends.
+        colors: One colour per run, the same in every panel.
+        span: First and last step recorded in any run: the x range of every step axis.
     """
 
     runs: list[Run]
     compact: bool = False
     labels: list[str] = field(init=False)
     colors: list[str] = field(init=False)
-
     span: tuple[float, float] | None = field(init=False)
 
     def __post_init__(self):
@@ -55,7 +58,7 @@ def panel_title(fig: FigureBase, title: str) -> None:
 
 def step_axis(ax, ctx: Ctx, label: bool = True) -> None:
     """Integer step ticks over the whole run (the same range in every panel)."""
-    ax.xaxis.set_major_locator(ticker.MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], integer=True))
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], integer=True))
     if ctx.span is not None:
         ax.set_xlim(ctx.span[0] - 0.5, ctx.span[1] + 0.5)
     if label:
@@ -149,14 +152,6 @@ def log_norm(values: np.ndarray) -> mcolors.Normalize:
     if hi <= lo:
         lo, hi = lo / 2, hi * 2
     return mcolors.LogNorm(lo, hi, clip=True)
-
-
-def legend(ax, **kwargs):
-    handles, labels = ax.get_legend_handles_labels()
-    if handles:
-        kwargs.setdefault("loc", "best")
-        return ax.legend(handles, labels, **kwargs)
-    return None
 
 
 def _log_label(v: float, _pos=None) -> str:

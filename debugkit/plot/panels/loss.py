@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from debugkit.plot import data as D
-from debugkit.plot.draw import Ctx, auto_log, legend, panel_title, series, step_axis
+from debugkit.plot.draw import Ctx, auto_log, panel_title, series, step_axis
 from debugkit.plot.style import WARN, note
 
 
