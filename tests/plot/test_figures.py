@@ -133,3 +133,15 @@ def test_inputs_outputs_draw_the_recorded_statistics(full_run):
     np.testing.assert_allclose(entropy.get_ydata(), sc["output_entropy"])
     uniform = [ln for ln in entropy.axes.get_lines() if np.allclose(ln.get_ydata(), np.log(10))]
     assert uniform, "no reference line at ln(num_classes)"
+
+
+def test_outputs_that_look_like_probabilities_are_flagged(tmp_path):
+    from debugkit import RunWriter
+
+    with RunWriter(tmp_path / "p", meta={"name": "p"}) as w:
+        for s in range(5):
+            w.scalars(s, output_logit_std=0.2, output_entropy=2.0, output_is_prob=int(s >= 3))
+    fig = FIGURES["inputs_outputs"](tmp_path / "p")
+    texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text") and "softmax" in a.get_text())]
+    assert any("probabilities" in t and "applied twice" in t for t in texts), texts
+    assert any("input statistics" in t for t in notes(fig))  # inputs not recorded: a note, not an error

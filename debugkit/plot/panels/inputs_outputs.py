@@ -33,16 +33,18 @@ def _inputs(ax, ctx: Ctx) -> None:
             continue
         drawn = True
         x, m = mean
-        (line,) = ax.plot(*D.thin(x, m), color=color, lw=1.4, gid=f"input_mean:{label}")
+        red = D.reduce(x, m)  # long runs: bin means
+        ax.plot(red.x, red.y, color=color, lw=1.4, gid=f"input_mean:{label}")
         std = D.scalar(run, "input_std")
         if std is not None:
-            s = np.interp(x, *std)
-            xs, lo = D.thin(x, m - s)
-            ax.fill_between(xs, lo, D.thin(x, m + s)[1], color=color, alpha=0.18, lw=0)
+            s = D.reduce(x, np.interp(x, *std)).y
+            ax.fill_between(red.x, red.y - s, red.y + s, color=color, alpha=0.18, lw=0, gid=f"input_std:{label}")
         for q in ("input_min", "input_max"):
             d = D.scalar(run, q)
             if d is not None:
-                ax.plot(*D.thin(*d), color=color, lw=0.8, ls=":", gid=f"{q}:{label}")
+                r = D.reduce(*d)  # the extreme of each bin, not its mean
+                y = r.y if not r.binned else (r.lo if q == "input_min" else r.hi)
+                ax.plot(r.x, y, color=color, lw=0.8, ls=":", gid=f"{q}:{label}")
     if not drawn:
         note(ax, "input statistics " + NOT_RECORDED)
         return
@@ -60,9 +62,9 @@ def _logits(ax, ctx: Ctx) -> None:
             if d is None:
                 continue
             drawn = True
-            ax.plot(*D.thin(*d), color=color, ls=ls, lw=1.3, gid=f"{q}:{label}")
-        flags = [q for q in ("output_is_prob", "output_is_logprob") if D.scalar(run, q) is not None
-                 and np.nanmax(D.scalar(run, q)[1]) >= 1]
+            red = D.reduce(*d)
+            ax.plot(red.x, red.y, color=color, ls=ls, lw=1.3, gid=f"{q}:{label}")
+        flags = [q for q in ("output_is_prob", "output_is_logprob") if _ever(run, q)]
         if flags:
             ax.text(0.02, 0.98, "outputs look like " + ("probabilities" if "output_is_prob" in flags else "log-probabilities")
                     + "\n— is softmax applied twice?", transform=ax.transAxes, va="top", fontsize=7.5, color=WARN)
@@ -94,3 +96,9 @@ def _entropy(ax, ctx: Ctx) -> None:
     ax.set_ylim(bottom=0)
     ax.set_ylabel("entropy (nats)")
     step_axis(ax, ctx)
+
+
+def _ever(run, column: str) -> bool:
+    """Whether a 0/1 flag column was ever 1."""
+    d = D.scalar(run, column)
+    return d is not None and bool(np.max(d[1]) >= 1)
