@@ -19,6 +19,7 @@ from debugkit.store import Run, load_run
 MAX_POINTS = 1500  # above this many points a per-step line is drawn as bin means + min/max band
 MAX_COLUMNS = 400  # above this many measured steps a heat map averages neighbouring steps
 
+
 def as_runs(runs) -> list[Run]:
     """Accept one run or several, as :class:`Run` objects or run directories.
 
