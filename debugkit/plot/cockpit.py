@@ -91,13 +91,17 @@ def _details(ctx: Ctx) -> str:
         meta = run.meta
         cfg = meta.get("config") or {}
         model = meta.get("model") or {}
-        parts = [label + ":"]
+        parts = []
         if model.get("num_params"):
-            parts.append(f"{len(model.get('layers', []))} layers, {model['num_params']:,} params")
-        for key, fmt in (("dataset", "{}"), ("optimizer", "{}"), ("lr", "lr {}"), ("batch_size", "batch {}")):
-            val = meta.get(key, cfg.get(key))
-            if val not in (None, ""):
-                parts.append(fmt.format(val))
+            kind = f"{model['class']}, " if model.get("class") else ""
+            parts.append(f"{kind}{len(model.get('layers', []))} layers, {model['num_params']:,} params")
+        dataset = meta.get("dataset") or cfg.get("dataset")
+        if dataset:
+            parts.append(str(dataset))
+        parts.extend(_optimizer(meta.get("optimizer") or cfg.get("optimizer"), meta.get("lr", cfg.get("lr"))))
+        batch = meta.get("batch_size", cfg.get("batch_size"))
+        if batch:
+            parts.append(f"batch {batch}")
         if meta.get("preset"):
             parts.append(f"preset {meta['preset']}")
         steps = run.scalars.index
@@ -106,5 +110,23 @@ def _details(ctx: Ctx) -> str:
             parts.append(f"status {meta['status']}")
         if run.skipped_lines:
             parts.append(f"{run.skipped_lines} unreadable line(s) skipped")
-        lines.append("  ·  ".join(parts).replace(":  ·  ", ": ", 1))
+        lines.append(f"{label}: " + "  ·  ".join(parts))
     return "\n".join(lines)
+
+
+def _optimizer(opt, lr) -> list[str]:
+    """``["SGD", "lr 0.1", "momentum 0.9"]`` from a name or the monitor's optimizer summary dict."""
+    out = []
+    if isinstance(opt, dict):
+        if opt.get("class") or opt.get("name"):
+            out.append(str(opt.get("class") or opt.get("name")))
+        lr = opt.get("lr", lr)
+        if opt.get("momentum"):
+            out.append(f"momentum {opt['momentum']}")
+        if opt.get("weight_decay"):
+            out.append(f"weight decay {opt['weight_decay']}")
+    elif opt:
+        out.append(str(opt))
+    if lr not in (None, ""):
+        out.insert(min(1, len(out)), f"lr {lr:g}" if isinstance(lr, (int, float)) else f"lr {lr}")
+    return out

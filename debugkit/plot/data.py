@@ -183,6 +183,12 @@ def log_scale_suits(*arrays: np.ndarray, ratio: float = 50.0) -> bool:
 
 
 # -- per-layer tables -----------------------------------------------------------------------
+def layer_types(run: Run) -> dict[str, str]:
+    """Module type of each layer from the run's model summary (``{"features.0": "Conv2d"}``)."""
+    layers = (run.meta.get("model") or {}).get("layers") or []
+    return {str(layer["name"]): str(layer["type"]) for layer in layers if isinstance(layer, dict)
+            and "name" in layer and layer.get("type")}
+
 @dataclass
 class Heat:
     """A layer × step image: ``values[i, j]`` is layer ``layers[i]`` over steps ``x_edges[j:j+2]``."""

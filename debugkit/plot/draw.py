@@ -116,22 +116,24 @@ def guide(ax, value: float, *, axis: str = "y", label: str | None = None, ls="--
     return line
 
 
-def layer_ticks(ax, layers: list[str], max_labels: int) -> None:
-    """Label the rows of a layer heat map; thin out labels when there are many layers."""
+def layer_ticks(ax, layers: list[str], max_labels: int, types: dict[str, str] | None = None) -> None:
+    """Label the rows of a layer heat map (name and module type); thin out labels when there are many."""
     n = len(layers)
     k = max(1, int(np.ceil(n / max_labels)))
     idx = np.arange(0, n, k)
+    types = types or {}
     ax.set_yticks(idx + 0.5)
-    ax.set_yticklabels([_short(layers[i]) for i in idx], fontsize=7 if n <= 12 else 6)
+    ax.set_yticklabels([_layer_label(layers[i], types.get(layers[i])) for i in idx], fontsize=7 if n <= 12 else 6)
     ax.tick_params(axis="y", length=0)
     ax.grid(False)
 
 
-def _short(name: str, width: int = 18) -> str:
-    return name if len(name) <= width else "…" + name[-(width - 1):]
+def _layer_label(name: str, kind: str | None, width: int = 16) -> str:
+    short = name if len(name) <= width else "…" + name[-(width - 1):]
+    return f"{short} ({kind})" if kind else short
 
 
-def heatmap(ax, heat: D.Heat, *, cmap, norm, max_labels: int, gid=None):
+def heatmap(ax, heat: D.Heat, *, cmap, norm, max_labels: int, types: dict[str, str] | None = None, gid=None):
     """Draw a layer × step heat map (first layer on top); returns the QuadMesh."""
     y_edges = np.arange(len(heat.layers) + 1)
     mesh = ax.pcolormesh(
@@ -139,7 +141,7 @@ def heatmap(ax, heat: D.Heat, *, cmap, norm, max_labels: int, gid=None):
         shading="flat", rasterized=True, gid=gid,
     )
     ax.set_ylim(len(heat.layers), 0)
-    layer_ticks(ax, heat.layers, max_labels)
+    layer_ticks(ax, heat.layers, max_labels, types)
     ax.set_facecolor("#eeeeee")  # not measured
     return mesh
 

@@ -97,7 +97,7 @@ def test_activation_heat_maps_equal_the_layer_table(synthetic_run, n_layers):
         ax = mesh.axes
         labels = [t.get_text() for t in ax.get_yticklabels()]
         if q == "act_dead":  # the right-hand map shares the left one's row labels
-            assert labels[0] == "features.0"
+            assert labels[0] == "features.0 (Linear)"  # name and module type from the model summary
             assert 1 < len(labels) <= 16  # thinned for 30 layers, so they do not overlap
     if n_layers == 30:
         heat = one(fig, "grad_norm_layers")

@@ -19,6 +19,7 @@ def draw_activations(fig, ctx: Ctx) -> None:
     panel_title(fig, "Activations" + ctx.first_note())
     run = ctx.runs[0]
     heats = [D.layer_heat(run, q, span=ctx.span) for q, _ in MAPS]
+    types = D.layer_types(run)
     if all(h is None for h in heats):
         note(fig.subplots(), "activation statistics " + NOT_RECORDED)
         return
@@ -31,7 +32,7 @@ def draw_activations(fig, ctx: Ctx) -> None:
         if heat is None:
             note(ax, f"{q} " + NOT_RECORDED)
             continue
-        mesh = heatmap(ax, heat, cmap=FRAC_CMAP, norm=norm, max_labels=max_labels, gid=q)
+        mesh = heatmap(ax, heat, cmap=FRAC_CMAP, norm=norm, max_labels=max_labels, types=types, gid=q)
         ax.set_facecolor("#dddddd")
         step_axis(ax, ctx)
         if i == 1 and heats[0] is not None and heats[0].layers == heat.layers:

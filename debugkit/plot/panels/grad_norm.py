@@ -36,7 +36,7 @@ def draw_grad_norm(fig, ctx: Ctx) -> None:
         note(ax_l, "per-layer gradient norm " + NOT_RECORDED)
         return
     norm = log_norm(heat.values)
-    mesh = heatmap(ax_l, heat, cmap=SEQ_CMAP, norm=norm, max_labels=10 if ctx.compact else 30,
+    mesh = heatmap(ax_l, heat, cmap=SEQ_CMAP, norm=norm, max_labels=10 if ctx.compact else 30, types=D.layer_types(ctx.runs[0]),
                    gid="grad_norm_layers")
     ax_l.set_title("per layer" + ctx.first_note(), loc="left", fontsize=8.5)
     fig.colorbar(mesh, cax=cax, label="‖∇L‖₂ of layer")

@@ -36,7 +36,7 @@ def draw_distance(fig, ctx: Ctx) -> None:
             if not log:
                 ax.set_yscale("log")
             guide(ax, 1e-3, label="≈10⁻³ (rule of thumb)", ls=":")
-            ax.legend(loc="upper right", fontsize=7)
+            ax.legend(loc="best", fontsize=7)
         ax.set_ylabel(ylabel)
         ax.set_title(title, loc="left", fontsize=8.5)
         step_axis(ax, ctx, label=ax is axes[-1])
