@@ -37,6 +37,7 @@ import torch
 from torch import Tensor, nn
 
 from debugkit._backward_watch import BackwardWatch
+from debugkit.eval_capture import EvalCapture
 from debugkit.functional import activations as act_fn
 from debugkit.functional.grad_sample import MicrobatchGrads
 from debugkit.functional.hessian import make_hvp
@@ -79,6 +80,13 @@ def _kind_of(module: nn.Module) -> str | None:
         if cls in ACTIVATION_KINDS:
             return ACTIVATION_KINDS[cls]
     return None
+
+
+class StopTraining(BaseException):
+    """Raised from ``optimizer.step()`` when ``max_steps``/``max_time`` is reached.
+
+    A ``BaseException`` so that ``except Exception`` in user code does not swallow it.
+    """
 
 
 @dataclass
@@ -160,6 +168,14 @@ class Monitor:
         microbatches: Chunks used by the micro-batch estimator where per-sample gradients
             are undefined (BatchNorm in training mode, unsupported layers, own-loss models).
         strict: Raise errors inside instruments instead of recording them as events.
+        capture_eval: Record evaluation passes (forward + loss under ``torch.no_grad()``)
+            as per-epoch validation metrics, with leakage signals (used by
+            ``debugkit diagnose`` on scripts that log nothing themselves).
+        probes: Run quick experiments on a copy of the model at the first step and at
+            the end (see :mod:`debugkit.diagnose.probes`).
+        lr_range_test: Also run an LR range test probe at the first step.
+        max_steps, max_time: Stop training (raise :class:`StopTraining` from
+            ``optimizer.step()``) after this many steps / seconds, once the step is saved.
 
     Example:
         >>> mon = Monitor(model, opt, loss_fn=nn.CrossEntropyLoss(), run_dir="runs/a")  # doctest: +SKIP
@@ -183,6 +199,11 @@ class Monitor:
         subsample: int | None = 32,
         microbatches: int = 8,
         strict: bool = False,
+        capture_eval: bool = False,
+        probes: bool = False,
+        lr_range_test: bool = False,
+        max_steps: int | None = None,
+        max_time: float | None = None,
     ):
         if not isinstance(model, nn.Module):
             raise TypeError(
@@ -212,6 +233,14 @@ class Monitor:
         self._last_bw: Any = None
         self._recompute_problem: str | None = None
         self._user_graph_ok = True
+        self._eval = EvalCapture() if capture_eval else None
+        self._probes = probes
+        self.max_steps, self.max_time = max_steps, max_time
+        self._t_attach = time.perf_counter()
+        self._lr_range = lr_range_test
+        self._last_micro: _Micro | None = None
+        self._loss_named = False
+        self._extra: dict[str, float] = {}
         self._gen = torch.Generator().manual_seed(0 if seed is None else int(seed))
 
         names = [i.instance_name for i in self.instruments]
@@ -276,6 +305,7 @@ class Monitor:
                 "optimizer": _optimizer_summary(optimizer),
                 "loss_fn": type(loss_fn).__name__ if loss_fn is not None else None,
                 "uncovered_params": uncovered,
+                "params_not_in_optimizer": getattr(self, "params_not_in_optimizer", []),
                 **(meta or {}),
             },
         )
@@ -313,6 +343,11 @@ class Monitor:
         """Remove every hook and mark the run ``status`` (``finished``, ``crashed``, ...)."""
         if self._closed:
             return
+        self._flush_eval()
+        if self._probes and self._last_micro is not None and self.writer is not None:
+            from debugkit.diagnose.probes import END_PROBES, run_probes
+
+            run_probes(self, END_PROBES, self._last_micro)
         self._closed = True
         for h in self._handles:
             h.remove()
@@ -341,6 +376,10 @@ class Monitor:
             self.writer.event(kind, message, step=self.global_step)
             self.writer.flush()
 
+    def record(self, **values: float) -> None:
+        """Add scalars to the current step's record (e.g. values from your own code)."""
+        self._extra.update(values)
+
     def step(self) -> None:
         """Mark the end of a training step by hand (only needed without an optimizer)."""
         self._pre_step()
@@ -365,7 +404,14 @@ class Monitor:
     def _recording(self) -> bool:
         return self._internal == 0 and torch.is_grad_enabled() and not self._closed
 
+    def _flush_eval(self) -> None:
+        rec = self._eval.flush() if self._eval is not None else None
+        if rec is not None and self.writer is not None:
+            self.writer.epoch(self._eval.blocks - 1, step=self.global_step, **rec)
+            self.writer.flush()
+
     def _begin_step(self) -> _StepState:
+        self._flush_eval()
         step = self.global_step
         needs = frozenset().union(*(i.needs(step) for i in self.instruments))
         st = _StepState(needs=needs, t_start=time.perf_counter())
@@ -374,7 +420,13 @@ class Monitor:
         self._state = st
         return st
 
+    def _evaluating(self) -> bool:
+        return self._eval is not None and self._internal == 0 and not torch.is_grad_enabled() and not self._closed
+
     def _on_model_pre(self, module, args, kwargs):
+        if self._evaluating():
+            self._eval_input = args[0] if args else next((v for v in kwargs.values() if isinstance(v, Tensor)), None)
+            return
         if not self._recording():
             return
         st = self._state or self._begin_step()
@@ -393,10 +445,15 @@ class Monitor:
                 micro.sub_records = {}
         st.micro.append(micro)
         st.training = module.training
+        if self._eval is not None:
+            self._eval.seen_training_batch(x)
         if needs_.IO in st.needs and isinstance(x, Tensor):
             st.io.update(act_fn.input_stats(x))
 
     def _on_model_out(self, module, args, output):
+        if self._evaluating():
+            self._eval.seen_eval_forward(getattr(self, "_eval_input", None), find_logits(output), module.training)
+            return
         if not self._recording() or self._state is None or not self._state.micro:
             return
         st = self._state
@@ -440,6 +497,11 @@ class Monitor:
 
     def _on_any_module(self, module, inputs, output):
         if isinstance(module, (nn.modules.loss._Loss, _LossFunction)):
+            if self._evaluating():
+                if isinstance(output, Tensor) and output.dim() == 0 and inputs:
+                    red = loss_reduction(module.fn if isinstance(module, _LossFunction) else module)
+                    self._eval.seen_eval_loss(inputs[0], inputs[1] if len(inputs) > 1 else None, output, red)
+                return
             self._on_loss(module, inputs, output)
 
     def _on_loss(self, module, inputs, output):
@@ -451,6 +513,10 @@ class Monitor:
         micro.loss = output.detach().item()
         micro.loss_source = "loss_fn"
         micro.loss_module = module
+        if not self._loss_named and self.writer is not None:
+            self._loss_named = True
+            inner = module.fn if isinstance(module, _LossFunction) else module
+            self.writer.update_meta(loss_fn=getattr(inner, "__name__", type(inner).__name__))
         inp = inputs[0] if inputs else None
         micro.target = inputs[1] if len(inputs) > 1 else None
         micro.loss_input_is_output = inp is micro.logits
@@ -508,6 +574,13 @@ class Monitor:
             return
         st = self._state or self._begin_step()
         self._ctx = ctx = StepContext(self, self.global_step, st)
+        if st.used_micro():
+            if self._probes and self._last_micro is None:
+                from debugkit.diagnose.probes import START_PROBES, lr_range_test, run_probes
+
+                run_probes(self, START_PROBES, st.used_micro()[-1],
+                           {"lr_range_test": lr_range_test} if self._lr_range else None)
+            self._last_micro = st.used_micro()[-1]
         t0 = time.perf_counter()
         if any(needs_.SNAPSHOT in i.needs(self.global_step) for i in self.instruments):
             st.snapshot = {n: p.detach().clone() for n, p in self._params.items()}
@@ -538,6 +611,8 @@ class Monitor:
             base["step_time"] = now - self._last_post
         base["peak_memory"] = _peak_memory()
         base["loss"] = loss
+        base.update(self._extra)
+        self._extra = {}
         for k, v in base.items():
             ctx.scalars.setdefault(step, {}).setdefault(k, v)
         if loss is not None and not math.isfinite(loss) and not self._nan_flagged:
@@ -550,6 +625,10 @@ class Monitor:
         self._state = None
         self._ctx = None
         self.global_step += 1
+        if self.max_steps is not None and self.global_step >= self.max_steps:
+            raise StopTraining(f"debugkit stopped training after {self.global_step} steps (max_steps)")
+        if self.max_time is not None and time.perf_counter() - self._t_attach > self.max_time:
+            raise StopTraining(f"debugkit stopped training after {self.max_time:.0f} s (max_time)")
 
     def _run_instruments(self, ctx: StepContext, phase: str) -> None:
         for inst in self.instruments:

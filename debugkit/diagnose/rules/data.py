@@ -1,0 +1,98 @@
+"""Data pipeline: shuffling, labels, validation leakage and normalisation, augmentation."""
+
+from __future__ import annotations
+
+import math
+
+from debugkit.diagnose.findings import make_finding
+from debugkit.diagnose.rules import rule
+
+
+@rule("unshuffled_data")
+def unshuffled_data(sig):
+    purity = sig.finite("batch_class_purity")
+    c = sig.num_classes
+    if len(purity) < 10 or not c:
+        return None
+    p = float(purity.median())
+    # shuffled batches of 32 from 10 balanced classes: most frequent class ≈ 20–30 %
+    if p < max(0.7, 3.0 / c):
+        return None
+    return make_finding("unshuffled_data", min(0.5 + p / 2, 0.98), {"purity": p, "classes": c})
+
+
+def _val(sig, col="val_acc"):
+    v = sig.val_epochs
+    if col not in v.columns:
+        return None
+    s = v[col].astype(float).dropna()
+    return s if len(s) else None
+
+
+@rule("label_noise")
+def label_noise(sig):
+    c = sig.num_classes
+    val = _val(sig)
+    train = sig.finite("train_acc")
+    if not c or val is None or len(val) < 2 or len(train) < 20:
+        return None
+    chance = 1.0 / c
+    v = float(val.iloc[-max(1, len(val) // 3):].median())
+    t = float(train.iloc[-max(5, len(train) // 5):].median())
+    if v > chance + 0.1 or t < v + 0.1:
+        return None
+    conf = min(0.6 + (t - v), 0.95)
+    return make_finding("label_noise", conf, {"train_acc": t, "val_acc": v, "chance": chance})
+
+
+@rule("val_from_train_split")
+def val_from_train_split(sig):
+    v = sig.val_epochs
+    if "val_overlap" in v.columns:
+        ov = v["val_overlap"].astype(float).dropna()
+        if len(ov) and float(ov.median()) > 0.5:
+            frac = float(ov.median())
+            return make_finding("val_from_train_split", 0.95, {"overlap": frac},
+                                what=f"{frac:.0%} of the validation inputs were also trained on: validation "
+                                     "accuracy measures memorisation, not generalisation.")
+    other = sig.other_eval
+    val = _val(sig)
+    if val is not None and len(other) and "val_acc" in other.columns:
+        o = other["val_acc"].astype(float).dropna()
+        if len(o):
+            gap = float(val.iloc[-1]) - float(o.iloc[-1])
+            if gap > 0.08:
+                return make_finding("val_from_train_split", 0.6, {"val_acc": float(val.iloc[-1]),
+                                                                  "other_acc": float(o.iloc[-1]), "gap": gap},
+                                    what=f"Validation accuracy {float(val.iloc[-1]):.0%} is far above the "
+                                         f"accuracy on the other evaluated set ({float(o.iloc[-1]):.0%}): the "
+                                         "validation data look like training data.")
+    return None
+
+
+@rule("val_own_normalization")
+def val_own_normalization(sig):
+    v = sig.val_epochs
+    if "val_feature_mean_abs" not in v.columns:
+        return None
+    m = v["val_feature_mean_abs"].astype(float).dropna()
+    if not len(m) or float(m.median()) > 1e-4:
+        return None
+    train_mean = sig.median("input_mean", frac=1.0)
+    return make_finding("val_own_normalization", 0.8, {"mean": float(m.median()), "train_input_mean": train_mean})
+
+
+@rule("augmentation_too_strong")
+def augmentation_too_strong(sig):
+    val = _val(sig)
+    train = sig.finite("train_acc")
+    if val is None or len(val) < 2 or len(train) < 20:
+        return None
+    v = float(val.iloc[-max(1, len(val) // 3):].median())
+    t = float(train.iloc[-max(5, len(train) // 5):].median())
+    if v - t < 0.15:
+        return None
+    tm = sig.col("model_training")
+    if len(tm) and float(tm.mean()) < 0.5:
+        return None  # training in eval mode explains nothing here; another rule covers it
+    return make_finding("augmentation_too_strong", min(0.5 + (v - t), 0.9), {"train_acc": t, "val_acc": v})

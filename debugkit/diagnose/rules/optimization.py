@@ -1,0 +1,170 @@
+"""Learning rate, schedule, clipping, weight decay, loss behaviour."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from debugkit.diagnose.findings import make_finding
+from debugkit.diagnose.rules import rule
+
+
+def _is_sgd(sig) -> bool:
+    return sig.optimizer.get("class") in ("SGD",)
+
+
+@rule("loss_diverged")
+def loss_diverged(sig):
+    step = sig.first_nonfinite_step
+    if step is None:
+        return None
+    return make_finding("loss_diverged", 1.0, {"step": step, "loss_start": sig.loss_start})
+
+
+@rule("lr_too_high")
+def lr_too_high(sig):
+    """Overshooting steps (α > 1), curvature-unstable steps (lr·λ > 2), or divergence."""
+    alpha = sig.finite("alpha")
+    lr = sig.finite("lr")
+    ev = {}
+    score = 0.0
+    med_alpha = float(alpha.median()) if len(alpha) >= 5 else math.nan
+    if math.isfinite(med_alpha):
+        ev["alpha"] = med_alpha
+        ev["alpha_above_1"] = float((alpha > 1).mean())
+        if med_alpha > 1.0:
+            score += 0.5 + 0.2 * min(med_alpha - 1.0, 1.0)
+        elif med_alpha > 0.5 and ev["alpha_above_1"] > 0.3:
+            score += 0.3
+    curv = ""
+    lam = sig.finite("hess_max_ev")
+    if len(lam) and len(lr) and _is_sgd(sig):
+        momentum = float(sig.optimizer.get("momentum") or 0.0)
+        limit = 2.0 * (1.0 + momentum)
+        prod = (lam * lr.reindex(lam.index).ffill().bfill()).dropna()
+        if len(prod):
+            val = float(prod.median())
+            ev["lr_times_max_ev"] = val
+            ev["stability_limit"] = limit
+            curv = f"; lr·λ_max = {val:.2f} exceeds the stability limit {limit:.0f}" if val > limit else ""
+            if val > limit:
+                score += 0.4
+    nonfinite = sig.first_nonfinite_step
+    if nonfinite is not None:
+        ev["diverged_at"] = nonfinite
+        growth = sig.finite("grad_norm")
+        if len(lr) and float(lr.iloc[0]) >= float(lr.max()) * 0.99:  # not a schedule that grew the lr
+            score += 0.4
+    if sig.loss_drop < -0.5 and math.isfinite(sig.loss_drop):  # loss went up a lot
+        ev["loss_rise"] = -sig.loss_drop
+        score += 0.3
+    if score < 0.5:
+        return None
+    if len(lr):
+        ev["lr"] = float(lr.iloc[-1])
+    ev.setdefault("alpha", math.nan)
+    return make_finding("lr_too_high", min(score, 1.0), ev, curv=curv)
+
+
+@rule("lr_too_low")
+def lr_too_low(sig):
+    """Tiny relative updates, α ≈ −1 (steps stop far before the minimum) and a slowly falling loss."""
+    if sig.steps < 20 or sig.first_nonfinite_step is not None:
+        return None
+    ratio = sig.median("update_ratio", frac=0.5)
+    alpha = sig.median("alpha", frac=0.5)
+    drop = sig.loss_drop
+    if not (math.isfinite(ratio) and math.isfinite(drop)):
+        return None
+    lr = sig.finite("lr")
+    if len(lr) > 10 and float(lr.iloc[-1]) > 20 * float(lr.iloc[0]):
+        return None  # an increasing schedule is a different problem
+    score = 0.0
+    if ratio < 1e-4:
+        score += 0.4 + 0.2 * min(math.log10(1e-4 / max(ratio, 1e-12)), 2) / 2
+    if math.isfinite(alpha) and alpha < -0.7:
+        score += 0.3
+    if drop < 0.2:
+        score += 0.3
+    if drop > 0.5:
+        score -= 0.5
+    if score < 0.7:
+        return None
+    return make_finding("lr_too_low", min(score, 1.0),
+                        {"update_ratio": ratio, "alpha": alpha, "drop": drop, "lr": float(lr.iloc[-1]) if len(lr) else None},
+                        ratio=ratio)
+
+
+@rule("loss_stalled")
+def loss_stalled(sig):
+    if sig.steps < 30 or sig.first_nonfinite_step is not None:
+        return None
+    drop = sig.loss_drop
+    if not math.isfinite(drop) or drop > 0.05:
+        return None
+    return make_finding("loss_stalled", 0.6, {"drop": drop, "steps": sig.steps, "loss_start": sig.loss_start,
+                                              "loss_end": sig.loss_end})
+
+
+@rule("loss_oscillating")
+def loss_oscillating(sig):
+    if sig.steps < 30 or sig.first_nonfinite_step is not None:
+        return None
+    jump = sig.loss_jumpiness
+    if not math.isfinite(jump) or jump < 0.5 or sig.loss_drop > 0.3:
+        return None
+    return make_finding("loss_oscillating", min(0.4 + jump / 4, 0.9), {"jump": jump, "drop": sig.loss_drop})
+
+
+@rule("lr_schedule_increasing")
+def lr_schedule_increasing(sig):
+    lr = sig.finite("lr")
+    if len(lr) < 10:
+        return None
+    v = lr.to_numpy()
+    growth = v[-1] / v[0] if v[0] > 0 else math.inf
+    rising = float((np.diff(v) > 0).mean())
+    falling = float((np.diff(v) < 0).mean())
+    if growth < 3.0 or falling > 0.05 or rising < 0.05:
+        return None
+    conf = min(0.6 + 0.1 * math.log10(growth), 1.0)
+    return make_finding("lr_schedule_increasing", conf, {"lr0": float(v[0]), "lr1": float(v[-1]),
+                                                         "steps": len(v), "growth": growth})
+
+
+@rule("clip_too_aggressive")
+def clip_too_aggressive(sig):
+    total = sig.finite("clip_total_norm")
+    max_norm = sig.finite("clip_max_norm")
+    if len(total) < 5 or not len(max_norm):
+        return None
+    mn = float(max_norm.median())
+    clipped = float((total > mn).mean())
+    factor = float((mn / total[total > 0]).clip(upper=1.0).median()) if (total > 0).any() else 1.0
+    if clipped < 0.8 or factor > 0.1:
+        return None
+    return make_finding("clip_too_aggressive", min(0.6 + 0.1 * -math.log10(max(factor, 1e-9)), 1.0),
+                        {"total": float(total.median()), "max_norm": mn, "frac": clipped, "factor": factor})
+
+
+@rule("weight_decay_too_high")
+def weight_decay_too_high(sig):
+    wd = float(sig.optimizer.get("weight_decay") or 0.0)
+    if wd <= 0:
+        return None
+    theta = sig.median("param_norm", frac=0.5)
+    grad = sig.median("grad_norm", frac=0.5)
+    if not (math.isfinite(theta) and math.isfinite(grad)) or grad <= 0:
+        return None
+    decay = wd * theta
+    ratio = decay / grad
+    shrinking = False
+    pn = sig.finite("param_norm")
+    if len(pn) > 10:
+        shrinking = float(pn.iloc[-1]) < 0.7 * float(pn.iloc[0])
+    if ratio < 3.0 and not (ratio > 1.0 and shrinking):
+        return None
+    conf = min(0.5 + 0.15 * math.log10(ratio) + (0.2 if shrinking else 0.0), 1.0)
+    return make_finding("weight_decay_too_high", conf, {"weight_decay": wd, "decay": decay, "grad": grad,
+                                                        "ratio": ratio, "param_norm_shrinking": shrinking})
