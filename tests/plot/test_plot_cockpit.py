@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import artists, notes, one, png_size
+from plot_helpers import artists, notes, one, png_size
 
 from debugkit import RunWriter, load_run
 from debugkit.plot import FIGURES, plot_cockpit

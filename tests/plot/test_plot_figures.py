@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import artists, notes, one, png_size
+from plot_helpers import artists, notes, one, png_size
 
 from debugkit import load_run
 from debugkit.plot import FIGURES, render_figure
@@ -28,14 +28,14 @@ def expected_px(name: str) -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory):
-    from conftest import make_synthetic_run
+    from plot_synthetic import make_synthetic_run
 
     return load_run(make_synthetic_run(tmp_path_factory.mktemp("runs") / "full", steps=60))
 
 
 @pytest.fixture(scope="module")
 def bare_run(tmp_path_factory):
-    from conftest import make_synthetic_run
+    from plot_synthetic import make_synthetic_run
 
     return load_run(make_synthetic_run(tmp_path_factory.mktemp("runs") / "bare", steps=12, record=()))
 

@@ -6,8 +6,8 @@ import sys
 import types
 
 import pytest
-from conftest import make_synthetic_run
-from helpers import one
+from plot_synthetic import make_synthetic_run
+from plot_helpers import one
 
 from debugkit import RunWriter
 from debugkit.plot import LiveCockpit
