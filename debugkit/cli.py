@@ -90,6 +90,81 @@ def _runs(sub):
     show.set_defaults(func=do_show)
 
 
+# ---------------------------------------------------------------------------- diagnose / run
+def _script_options(p):
+    p.add_argument("--run-dir", help="where to record the run (default: runs/<time>-<script>)")
+    p.add_argument("--preset", default="standard", help="instrument preset (economy, standard, full, ...)")
+    p.add_argument("--max-steps", type=int, help="stop the script after this many optimizer steps")
+    p.add_argument("--max-time", type=float, help="stop the script after this many seconds")
+    p.add_argument("--quiet", action="store_true", help="hide the script's own output")
+
+
+@command("diagnose")
+def _diagnose(sub):
+    p = sub.add_parser(
+        "diagnose", help="find what is wrong with a training run",
+        description="Diagnose a training run: either run an unmodified script with debugkit attached "
+                    "(`debugkit diagnose -- python train.py ARGS`) or read a recorded run "
+                    "(`debugkit diagnose RUN_DIR`). Prints ranked findings; exit status 0 either way.",
+    )
+    _script_options(p)
+    p.add_argument("--json", metavar="PATH", help="write the report as JSON (findings ranked most likely first)")
+    p.add_argument("--png", metavar="PATH", help="dashboard image (default: RUN_DIR/cockpit.png)")
+    p.add_argument("--lr-range-test", action="store_true", help="also run an LR range test probe")
+    p.add_argument("target", nargs=argparse.REMAINDER, metavar="-- COMMAND | RUN_DIR",
+                   help="the training command after `--`, or a recorded run directory")
+
+    def run(args):
+        from debugkit.diagnose import diagnose_run
+        from debugkit.diagnose.runner import diagnose_script
+
+        target = [t for t in args.target if t != "--"] if args.target[:1] == ["--"] else args.target
+        if len(target) == 1 and Path(target[0]).is_dir():
+            report = diagnose_run(target[0])
+            if args.json:
+                report.write_json(args.json)
+            if args.png:
+                from debugkit.plot import plot_cockpit
+                from debugkit.store import load_run
+
+                plot_cockpit([load_run(target[0])], args.png)
+        else:
+            report, script = diagnose_script(
+                target, json_path=args.json, png_path=args.png, run_dir=args.run_dir, preset=args.preset,
+                max_steps=args.max_steps, max_time=args.max_time, lr_range_test=args.lr_range_test,
+                quiet=args.quiet)
+            if script.returncode not in (0, None):
+                print(f"\n[debugkit] the script exited with status {script.returncode}; "
+                      "findings below cover the steps recorded before that.")
+        print()
+        print(report.format())
+        print(f"\nrun: {report.run_dir}" + (f"   dashboard: {report.meta['dashboard']}" if "dashboard" in report.meta else "")
+              + (f"   json: {args.json}" if args.json else ""))
+        return 0
+
+    p.set_defaults(func=run)
+
+
+@command("run")
+def _run(sub):
+    p = sub.add_parser("run", help="record an unmodified training script with debugkit attached",
+                       description="Run `debugkit run -- python train.py ARGS`: the script imports nothing of "
+                                   "debugkit; every model trained by a torch.optim optimizer is recorded.")
+    _script_options(p)
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND")
+
+    def run(args):
+        from debugkit.diagnose.runner import run_script
+
+        res = run_script(args.command, run_dir=args.run_dir, preset=args.preset, max_steps=args.max_steps,
+                         max_time=args.max_time, quiet=args.quiet)
+        print(f"recorded {res.run_dir} in {res.seconds:.1f} s (script exit status {res.returncode}); "
+              f"plot it with `debugkit plot {res.run_dir}`")
+        return 0
+
+    p.set_defaults(func=run)
+
+
 # ---------------------------------------------------------------------------- entry point
 def build_parser() -> argparse.ArgumentParser:
     from debugkit import __version__

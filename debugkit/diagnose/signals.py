@@ -102,8 +102,12 @@ class Signals:
 
     @cached_property
     def first_nonfinite_step(self) -> int | None:
-        c = self.loss
-        bad = c[~np.isfinite(c.to_numpy())]
+        """First step whose loss is NaN or ±inf (the loss is recorded every step, so a
+        missing value in that column is a NaN that was written)."""
+        if "loss" not in self.scalars.columns:
+            return None
+        raw = pd.to_numeric(self.scalars["loss"], errors="coerce")
+        bad = raw[~np.isfinite(raw.to_numpy())]
         return int(bad.index[0]) if len(bad) else None
 
     @cached_property

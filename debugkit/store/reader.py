@@ -80,7 +80,7 @@ class Run:
             return pd.DataFrame(index=pd.Index([], name="step", dtype=int))
         df = pd.DataFrame.from_records(records)
         for col in df.columns:
-            if df[col].dtype == object:
+            if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
                 restored = df[col].map(_restore_nonfinite)
                 numeric = pd.to_numeric(restored, errors="coerce")
                 # keep genuinely textual columns (e.g. the estimator name) as text

@@ -101,7 +101,7 @@ def loss_stalled(sig):
     if sig.steps < 30 or sig.first_nonfinite_step is not None:
         return None
     drop = sig.loss_drop
-    if not math.isfinite(drop) or drop > 0.05:
+    if not math.isfinite(drop) or abs(drop) > 0.05:
         return None
     return make_finding("loss_stalled", 0.6, {"drop": drop, "steps": sig.steps, "loss_start": sig.loss_start,
                                               "loss_end": sig.loss_end})
