@@ -91,6 +91,7 @@ def train(
     device: str | torch.device = "cpu",
     resume: bool = False,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Train the model described by ``config`` and record everything in ``run_dir``.
 
@@ -109,6 +110,7 @@ def train(
             part-way, or one given a larger ``epochs``). Without a checkpoint the run starts.
         on_epoch: Called as ``on_epoch(epoch, metrics)`` after each epoch's metrics are
             logged; raise :class:`StopTraining` in it to stop (e.g. to prune a sweep trial).
+        meta: Extra entries for the run's ``meta.json`` (studies store ``meta["study"]``).
 
     Returns:
         A :class:`TrainResult`.
@@ -131,13 +133,13 @@ def train(
     # Seed inside a forked RNG: the caller's random state is left as it was.
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(config.seed)
-        return _Trainer(config, run_dir, device, progress, on_epoch, state).run()
+        return _Trainer(config, run_dir, device, progress, on_epoch, state, meta or {}).run()
 
 
 # ---------------------------------------------------------------------------- the loop
 class _Trainer:
     def __init__(self, config: TrainConfig, run_dir: Path, device: torch.device, progress: bool,
-                 on_epoch, checkpoint: dict | None):
+                 on_epoch, checkpoint: dict | None, extra_meta: dict[str, Any]):
         self.config = config
         self.run_dir = run_dir
         self.device = device
@@ -186,6 +188,7 @@ class _Trainer:
                 "steps_per_epoch": self.steps_per_epoch,
                 "resumed_from_epoch": self.epoch if checkpoint is not None else None,
             },
+            **extra_meta,
         }
         self.recorder = _Recorder(self.model, self.optimizer, self.loss_fn, config, run_dir, meta)
         self.recorder.step = self.step
@@ -194,6 +197,7 @@ class _Trainer:
     # ---------------------------------------------------------------- main
     def run(self) -> TrainResult:
         status = "finished"
+        t0 = time.perf_counter()
         try:
             if self.checkpoint is None:
                 self._log_epoch(0, self._evaluate_initial(), time_s=0.0)
@@ -208,7 +212,8 @@ class _Trainer:
         except BaseException:
             self.recorder.close("crashed")
             raise
-        self.recorder.update_meta(final=self.metrics, epochs_completed=self.epoch)
+        self.recorder.update_meta(final=self.metrics, epochs_completed=self.epoch,
+                                  train_time=time.perf_counter() - t0)
         self.recorder.close(status)
         return TrainResult(run_dir=self.run_dir, metrics=dict(self.metrics), model=self.model, config=self.config,
                            status=status, epochs=self.epoch, steps=self.step, history=list(self.history))
