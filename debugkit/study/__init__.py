@@ -12,21 +12,28 @@ from debugkit.study.definition import KINDS, Change, StudyDefinition, load_study
 from debugkit.study.honesty import StudyWarning
 from debugkit.study.results import StudyResult
 from debugkit.study.runner import run_study
+from debugkit.study.space import Param, parse_space
 from debugkit.study.stats import ALPHA, Comparison, Summary, compare, holm, summarize, welch_t_test
+from debugkit.study.sweep import SweepResult, default_storage, run_sweep
 
 __all__ = [
     "ALPHA",
     "KINDS",
+    "Param",
     "Change",
     "Comparison",
     "StudyDefinition",
     "StudyResult",
     "StudyWarning",
     "Summary",
+    "SweepResult",
     "compare",
+    "default_storage",
     "holm",
     "load_study",
+    "parse_space",
     "run_study",
+    "run_sweep",
     "summarize",
     "welch_t_test",
 ]
