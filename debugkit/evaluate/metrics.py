@@ -28,7 +28,7 @@ import torch
 
 def _as_long(values) -> torch.Tensor:
     t = torch.as_tensor(np.asarray(values) if not torch.is_tensor(values) else values)
-    if t.is_floating_point():
+    if t.is_floating_point() and t.numel():
         raise TypeError("labels must be integers (class indices), got floating-point values")
     return t.reshape(-1).to(torch.long).cpu()
 
