@@ -54,6 +54,18 @@ def probe(table: dict):
     return deco
 
 
+def copy_model(model: nn.Module) -> nn.Module:
+    """A deep copy without gradients (``.grad`` may carry a graph on curvature steps)."""
+    grads = {p: p.grad for p in model.parameters()}
+    for p in grads:
+        p.grad = None
+    try:
+        return copy.deepcopy(model)
+    finally:
+        for p, g in grads.items():
+            p.grad = g
+
+
 def _loss_of(micro: "_Micro", model: nn.Module) -> Tensor | None:
     out = model(*micro.args, **micro.kwargs)
     if micro.loss_source == "model":
@@ -87,7 +99,7 @@ def batch_dependency(monitor, micro) -> dict | None:
     x = micro.args[0] if micro.args else None
     if not isinstance(x, Tensor) or not x.is_floating_point() or x.shape[0] < 2:
         return None
-    model = copy.deepcopy(monitor.model).eval()
+    model = copy_model(monitor.model).eval()
     xi = x.detach().clone().requires_grad_(True)
     out = find_logits(model(xi, *micro.args[1:], **micro.kwargs))
     if out is None or out.shape[0] != x.shape[0]:
@@ -106,7 +118,7 @@ def overfit_one_batch(monitor, micro, steps: int = 60) -> dict | None:
     opt = monitor.optimizer
     if opt is None:
         return None
-    model = copy.deepcopy(monitor.model)
+    model = copy_model(monitor.model)
     params = dict(model.named_parameters())
     names = {id(p): n for n, p in monitor.model.named_parameters()}
     groups = []
@@ -140,7 +152,7 @@ def input_dependence(monitor, micro) -> dict | None:
     x = micro.args[0] if micro.args else None
     if not isinstance(x, Tensor) or not x.is_floating_point():
         return None
-    model = copy.deepcopy(monitor.model).eval()
+    model = copy_model(monitor.model).eval()
     with torch.no_grad():
         real = _loss_of(micro, model)
         zero_micro = copy.copy(micro)
@@ -165,7 +177,7 @@ def lr_range_test(monitor, micro, lo: float = 1e-6, hi: float = 10.0, steps: int
     opt = monitor.optimizer
     if opt is None:
         return None
-    model = copy.deepcopy(monitor.model)
+    model = copy_model(monitor.model)
     new_opt = type(opt)([{**{k: v for k, v in opt.param_groups[0].items() if k != "params"},
                           "params": list(model.parameters())}])
     lrs, losses = [], []

@@ -69,31 +69,48 @@ def lr_too_high(sig):
 
 @rule("lr_too_low")
 def lr_too_low(sig):
-    """Tiny relative updates, α ≈ −1 (steps stop far before the minimum) and a slowly falling loss."""
+    """Steps consistently stop short of the minimum along their direction (α < 0), the loss
+    falls slowly but steadily (not converged, not stuck), and updates are small."""
     if sig.steps < 20 or sig.first_nonfinite_step is not None:
         return None
     ratio = sig.median("update_ratio", frac=0.5)
-    alpha = sig.median("alpha", frac=0.5)
+    alpha = sig.finite("alpha")
     drop = sig.loss_drop
-    if not (math.isfinite(ratio) and math.isfinite(drop)):
+    if not math.isfinite(drop) or len(alpha) < 10:
         return None
     lr = sig.finite("lr")
     if len(lr) > 10 and float(lr.iloc[-1]) > 20 * float(lr.iloc[0]):
         return None  # an increasing schedule is a different problem
+    a_med = float(alpha.iloc[len(alpha) // 2:].median())
+    a_neg = float((alpha.iloc[len(alpha) // 2:] < 0).mean())
+    loss = sig.finite("loss")
+    half = len(loss) // 2
+    still_falling = float(loss.iloc[half // 2: half].median()) > float(loss.iloc[-max(half // 2, 3):].median())
+    overfit = sig.events[sig.events["kind"] == "probe"] if len(sig.events) and "kind" in sig.events.columns else None
+    probe = None
+    if overfit is not None and "probe" in overfit.columns:
+        rows = overfit[overfit["probe"] == "overfit_one_batch"]
+        probe = rows.iloc[-1].get("result") if len(rows) else None
     score = 0.0
-    if ratio < 1e-4:
-        score += 0.4 + 0.2 * min(math.log10(1e-4 / max(ratio, 1e-12)), 2) / 2
-    if math.isfinite(alpha) and alpha < -0.7:
+    if a_med < -0.3 and a_neg > 0.8:
+        score += 0.35 + 0.15 * min((-a_med - 0.3) / 0.5, 1.0)
+    if drop < 0.3 and still_falling:
         score += 0.3
-    if drop < 0.2:
-        score += 0.3
+    elif drop < 0.1:
+        score += 0.15
+    if math.isfinite(ratio) and ratio < 1e-3:
+        score += 0.1 + 0.1 * min(math.log10(1e-3 / max(ratio, 1e-12)), 2) / 2
+    if isinstance(probe, dict) and probe.get("passed") is False:
+        score += 0.2
     if drop > 0.5:
-        score -= 0.5
-    if score < 0.7:
+        score -= 0.6
+    if score < 0.6:
         return None
     return make_finding("lr_too_low", min(score, 1.0),
-                        {"update_ratio": ratio, "alpha": alpha, "drop": drop, "lr": float(lr.iloc[-1]) if len(lr) else None},
-                        ratio=ratio)
+                        {"update_ratio": ratio, "alpha": a_med, "alpha_negative": a_neg, "drop": drop,
+                         "lr": float(lr.iloc[-1]) if len(lr) else None,
+                         "overfit_one_batch": probe.get("passed") if isinstance(probe, dict) else None},
+                        ratio=ratio if math.isfinite(ratio) else float("nan"))
 
 
 @rule("loss_stalled")
