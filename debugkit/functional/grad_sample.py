@@ -51,6 +51,10 @@ class GradSample:
         """The unit gradients themselves, ``(m, *shape)`` per parameter (``m ≤ max_units``)."""
         raise NotImplementedError
 
+    def elements(self, idx: Directions, max_units: int | None = None) -> Directions:
+        """Unit-gradient entries at flat indices ``idx[name]``, ``(m, len)`` per parameter."""
+        raise NotImplementedError
+
 
 @dataclass
 class _Micro:
@@ -61,6 +65,10 @@ class _Micro:
 class PerSampleGrads(GradSample):
     """Exact per-sample gradients ``u_i = scale · b_i`` from captured layer factors.
 
+    Layers whose statistics need materialised per-sample gradients (convolutions,
+    normalisation layers) materialise them once per step and share them between all
+    statistics; linear layers use closed forms and never materialise.
+
     Args:
         microbatches: For every backward pass of the step, the complete layer records
             and the number of samples whose factors were kept.
@@ -70,74 +78,132 @@ class PerSampleGrads(GradSample):
 
     estimator = "per_sample"
     unit_size = 1
+    #: Largest materialised per-sample gradient (floats) kept in the per-step cache.
+    CACHE_LIMIT = 64_000_000
 
     def __init__(self, microbatches: list[tuple[list[LayerRecord], int]], scale: float, batch_size: int):
         self._micro = [_Micro(r, s) for r, s in microbatches]
         self.scale = float(scale)
         self.batch_size = int(batch_size)
         self.n = sum(m.size for m in self._micro)
+        self._cache: dict[tuple, dict[str, Tensor]] = {}
         names = []
         for rec in self._micro[0].records if self._micro else []:
             for pn, _ in handler_for(rec.module).params(rec.module):
                 names.append(f"{rec.name}.{pn}" if rec.name else pn)
         self.names = names
 
-    def _per_layer(self, fn):
-        """Apply ``fn(handler, module, x, delta, prefix)`` to every capture; yield per micro-batch."""
-        for micro in self._micro:
-            parts = []
+    def _captures(self):
+        """Yield ``(micro index, handler, record, capture index, capture, prefix)``."""
+        for mi, micro in enumerate(self._micro):
             for rec in micro.records:
                 h = handler_for(rec.module)
                 prefix = f"{rec.name}." if rec.name else ""
-                for cap in rec.captures:
-                    parts.append(fn(h, rec.module, cap.x, cap.delta, prefix))
-            yield micro, parts
+                for ci, cap in enumerate(rec.captures):
+                    yield mi, h, rec, ci, cap, prefix
+
+    def _materialized(self, mi, h, rec, ci, cap) -> dict[str, Tensor] | None:
+        """Cached per-sample gradients of one capture, if the layer prefers them and they fit."""
+        if not h.prefers_materialize:
+            return None
+        key = (mi, rec.name, ci)
+        if key not in self._cache:
+            numel = sum(p.numel() for _, p in h.params(rec.module)) * cap.x.shape[0]
+            if numel > self.CACHE_LIMIT:
+                return None
+            self._cache[key] = h.materialize(rec.module, cap.x, cap.delta)
+        return self._cache[key]
 
     def _single_call(self) -> bool:
         return all(len(r.captures) == 1 for m in self._micro for r in m.records)
 
+    def _per_micro(self, fn) -> Tensor:
+        """Sum ``fn(...)`` over layers within each micro-batch; concatenate micro-batches."""
+        out = [0.0 for _ in self._micro]
+        for mi, h, rec, ci, cap, prefix in self._captures():
+            out[mi] = out[mi] + fn(mi, h, rec, ci, cap, prefix)
+        return torch.cat([o if isinstance(o, Tensor) else torch.zeros(m.size) for o, m in zip(out, self._micro)])
+
     def sq_norms(self) -> Tensor:
         if not self._single_call():
             return sum(g.flatten(1).pow(2).sum(1) for g in self.materialize().values())
-        out = [sum(parts) for _, parts in self._per_layer(lambda h, m, x, d, p: h.sq_norms(m, x, d))]
-        return torch.cat(out) * self.scale**2
+
+        def one(mi, h, rec, ci, cap, prefix):
+            mat = self._materialized(mi, h, rec, ci, cap)
+            if mat is not None:
+                return sum(g.flatten(1).pow(2).sum(1) for g in mat.values())
+            return h.sq_norms(rec.module, cap.x, cap.delta)
+
+        return self._per_micro(one) * self.scale**2
 
     def dots(self, dirs: list[Directions]) -> Tensor:
-        def one(h, m, x, d, prefix):
-            sub = {pn: torch.stack([v[prefix + pn] for v in dirs]) for pn, _ in h.params(m)}
-            return h.dots(m, x, d, sub)
+        def one(mi, h, rec, ci, cap, prefix):
+            sub = {pn: torch.stack([v[prefix + pn] for v in dirs]) for pn, _ in h.params(rec.module)}
+            mat = self._materialized(mi, h, rec, ci, cap)
+            if mat is not None:
+                return sum(g.flatten(1) @ sub[k].flatten(1).T for k, g in mat.items() if k in sub)
+            return h.dots(rec.module, cap.x, cap.delta, sub)
 
-        out = [sum(parts) for _, parts in self._per_layer(one)]
-        return torch.cat(out) * self.scale
+        return self._per_micro(one) * self.scale
 
     def sum_sq(self) -> Directions:
         if not self._single_call():
             return {k: v.pow(2).sum(0) for k, v in self.materialize().items()}
         acc: Directions = {}
-        for _, parts in self._per_layer(lambda h, m, x, d, p: {p + k: v for k, v in h.sum_sq(m, x, d).items()}):
-            for part in parts:
-                for k, v in part.items():
-                    acc[k] = acc[k] + v if k in acc else v
+        for mi, h, rec, ci, cap, prefix in self._captures():
+            mat = self._materialized(mi, h, rec, ci, cap)
+            part = {k: g.pow(2).sum(0) for k, g in mat.items()} if mat is not None else \
+                h.sum_sq(rec.module, cap.x, cap.delta)
+            for k, v in part.items():
+                acc[prefix + k] = acc[prefix + k] + v if prefix + k in acc else v
         return {k: v * self.scale**2 for k, v in acc.items()}
 
-    def materialize(self, max_units: int | None = None) -> Directions:
-        out: dict[str, list[Tensor]] = {}
-        taken = 0
+    def _take(self, max_units: int | None):
+        taken, plan = 0, []
         for micro in self._micro:
             if max_units is not None and taken >= max_units:
-                break
+                plan.append(0)
+                continue
             keep = micro.size if max_units is None else min(micro.size, max_units - taken)
-            per_micro: Directions = {}
-            for rec in micro.records:
-                h = handler_for(rec.module)
-                prefix = f"{rec.name}." if rec.name else ""
-                for cap in rec.captures:
-                    for k, v in h.materialize(rec.module, cap.x[:keep], cap.delta[:keep]).items():
-                        key = prefix + k
-                        per_micro[key] = per_micro[key] + v if key in per_micro else v
-            for k, v in per_micro.items():
-                out.setdefault(k, []).append(v)
+            plan.append(keep)
             taken += keep
+        return plan
+
+    def materialize(self, max_units: int | None = None) -> Directions:
+        plan = self._take(max_units)
+        out: dict[str, list[Tensor]] = {}
+        per_micro: list[Directions] = [{} for _ in self._micro]
+        for mi, h, rec, ci, cap, prefix in self._captures():
+            keep = plan[mi]
+            if keep == 0:
+                continue
+            mat = self._materialized(mi, h, rec, ci, cap)
+            grads = {k: g[:keep] for k, g in mat.items()} if mat is not None else \
+                h.materialize(rec.module, cap.x[:keep], cap.delta[:keep])
+            for k, v in grads.items():
+                key = prefix + k
+                per_micro[mi][key] = per_micro[mi][key] + v if key in per_micro[mi] else v
+        for pm in per_micro:
+            for k, v in pm.items():
+                out.setdefault(k, []).append(v)
+        return {k: torch.cat(v) * self.scale for k, v in out.items()}
+
+    def elements(self, idx: Directions, max_units: int | None = None) -> Directions:
+        """Per-sample gradient entries at flat indices ``idx[name]`` → ``(units, len)`` per name."""
+        if not self._single_call():
+            return {k: v.flatten(1)[:, idx[k]] for k, v in self.materialize(max_units).items() if k in idx}
+        plan = self._take(max_units)
+        out: dict[str, list[Tensor]] = {}
+        for mi, h, rec, ci, cap, prefix in self._captures():
+            keep = plan[mi]
+            if keep == 0:
+                continue
+            sub = {pn: idx[prefix + pn] for pn, _ in h.params(rec.module) if prefix + pn in idx}
+            mat = self._materialized(mi, h, rec, ci, cap)
+            vals = {k: g[:keep].flatten(1)[:, sub[k]] for k, g in mat.items() if k in sub} if mat is not None else \
+                h.elements(rec.module, cap.x[:keep], cap.delta[:keep], sub)
+            for k, v in vals.items():
+                out.setdefault(prefix + k, []).append(v)
         return {k: torch.cat(v) * self.scale for k, v in out.items()}
 
 
@@ -171,3 +237,6 @@ class MicrobatchGrads(GradSample):
 
     def materialize(self, max_units: int | None = None) -> Directions:
         return {k: g[:max_units] for k, g in self.grads.items()}
+
+    def elements(self, idx: Directions, max_units: int | None = None) -> Directions:
+        return {k: g[:max_units].flatten(1)[:, idx[k]] for k, g in self.grads.items() if k in idx}

@@ -60,6 +60,8 @@ class Handler:
     """
 
     param_names: tuple[str, ...] = ("weight", "bias")
+    #: Statistics come from materialised per-sample gradients (worth caching per step).
+    prefers_materialize: bool = False
 
     def covers(self, module: nn.Module) -> bool:
         """Whether per-sample gradients of ``module`` are well defined right now."""
@@ -97,6 +99,11 @@ class Handler:
             grads = self.materialize(module, x[sl], delta[sl])
             out.append(sum(g.flatten(1) @ dirs[n].flatten(1).T for n, g in grads.items() if n in dirs))
         return torch.cat(out)
+
+    def elements(self, module: nn.Module, x: Tensor, delta: Tensor, idx: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Per-sample gradient entries at the flat indices ``idx[name]``: ``(N, len(idx))``."""
+        grads = self.materialize(module, x, delta)
+        return {k: grads[k].flatten(1)[:, idx[k]] for k in idx if k in grads}
 
     def sum_sq(self, module: nn.Module, x: Tensor, delta: Tensor) -> dict[str, Tensor]:
         acc: dict[str, Tensor] = {}
@@ -152,6 +159,17 @@ class LinearHandler(Handler):
             out = out + d.sum(1) @ dirs["bias"].T
         return out
 
+    def elements(self, module, x, delta, idx: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Per-sample gradient entries at flat indices ``idx[name]`` without materialising."""
+        x, d = _flatten_tokens(module, x, delta)
+        out = {}
+        if "weight" in idx and module.weight.requires_grad:
+            o, i = idx["weight"] // x.shape[2], idx["weight"] % x.shape[2]
+            out["weight"] = torch.einsum("ntk,ntk->nk", d[:, :, o], x[:, :, i])
+        if "bias" in idx and module.bias is not None and module.bias.requires_grad:
+            out["bias"] = d.sum(1)[:, idx["bias"]]
+        return out
+
     def sum_sq(self, module, x, delta):
         x, d = _flatten_tokens(module, x, delta)
         if x.shape[1] > 1:
@@ -189,22 +207,73 @@ def _unfold(module: nn.Module, x: Tensor) -> Tensor:
     return unfoldNd(x, module.kernel_size, dilation=module.dilation, padding=padding, stride=module.stride)
 
 
+_WGRAD = {1: torch.nn.grad.conv1d_weight, 2: torch.nn.grad.conv2d_weight, 3: torch.nn.grad.conv3d_weight}
+
+
 class ConvHandler(Handler):
-    """``nn.Conv1d/2d/3d`` (any padding mode, stride, dilation and groups)."""
+    """``nn.Conv1d/2d/3d`` (any padding mode, stride, dilation and groups).
+
+    Per-sample weight gradients are materialised (callers cache them): either as one
+    grouped weight-gradient convolution with the batch folded into the groups, or as
+    unfolded patches times output gradients (a batched matmul).  Which is faster depends
+    on the layer's shape, so the first call times both and remembers the winner.
+    """
+
+    prefers_materialize = True
+
+    def __init__(self):
+        self._method: dict[tuple, str] = {}
 
     def materialize(self, module, x, delta):
-        n, g = x.shape[0], module.groups
         out = {}
-        d = delta.reshape(n, delta.shape[1], -1)  # (N, O, L)
+        n = x.shape[0]
         if module.weight.requires_grad:
-            u = _unfold(module, x)  # (N, C·k, L)
-            u = u.reshape(n, g, u.shape[1] // g, u.shape[2])
-            dg = d.reshape(n, g, d.shape[1] // g, d.shape[2])
-            w = torch.einsum("ngol,ngcl->ngoc", dg, u)
-            out["weight"] = w.reshape(n, *module.weight.shape)
+            key = (tuple(x.shape[1:]), tuple(module.weight.shape), module.stride, module.dilation, module.groups)
+            method = self._method.get(key)
+            if method is None:
+                method = self._method[key] = self._pick(module, x, delta)
+            out["weight"] = (self._grouped if method == "grouped" else self._unfolded)(module, x, delta)
         if module.bias is not None and module.bias.requires_grad:
-            out["bias"] = d.sum(2)
+            out["bias"] = delta.reshape(n, delta.shape[1], -1).sum(2)
         return out
+
+    def _pick(self, module, x, delta) -> str:
+        import time
+
+        k = min(x.shape[0], 16)
+        best, best_t = "unfold", float("inf")
+        for name, fn in (("grouped", self._grouped), ("unfold", self._unfolded)):
+            try:
+                fn(module, x[:k], delta[:k])  # warm-up
+                t0 = time.perf_counter()
+                fn(module, x[:k], delta[:k])
+                t = time.perf_counter() - t0
+            except RuntimeError:
+                continue
+            if t < best_t:
+                best, best_t = name, t
+        return best
+
+    @staticmethod
+    def _grouped(module, x, delta):
+        n, g = x.shape[0], module.groups
+        xp, padding = _conv_prepare(module, x)
+        nd = x.dim() - 2
+        w = module.weight
+        folded = _WGRAD[nd](xp.reshape(1, -1, *xp.shape[2:]), (n * w.shape[0], *w.shape[1:]),
+                            delta.reshape(1, -1, *delta.shape[2:]), stride=module.stride, padding=padding,
+                            dilation=module.dilation, groups=n * g)
+        return folded.reshape(n, *w.shape)
+
+    @staticmethod
+    def _unfolded(module, x, delta):
+        n, g = x.shape[0], module.groups
+        d = delta.reshape(n, delta.shape[1], -1)  # (N, O, L)
+        u = _unfold(module, x)  # (N, C·k, L)
+        u = u.reshape(n * g, u.shape[1] // g, u.shape[2])
+        dg = d.reshape(n * g, d.shape[1] // g, d.shape[2])
+        w = torch.bmm(dg, u.transpose(1, 2))
+        return w.reshape(n, *module.weight.shape)
 
     def dots(self, module, x, delta, dirs):
         n = x.shape[0]
@@ -231,6 +300,8 @@ class ConvHandler(Handler):
 
 class _AffineNormHandler(Handler):
     """Normalisation layers: per-sample grads are ``Σ δ ⊙ x̂`` and ``Σ δ`` (small, so materialised)."""
+
+    prefers_materialize = True
 
     def normalized(self, module, x):
         raise NotImplementedError

@@ -11,9 +11,12 @@ from debugkit.instruments.base import GRAD_SAMPLE, GRAD_SUBSAMPLE, Instrument
 class _GradHist(Instrument):
     phase = "pre"
 
-    def __init__(self, schedule=None, *, name=None, max_samples: int | None = 32):
+    def __init__(self, schedule=None, *, name=None, max_samples: int | None = 32,
+                 max_values: int | None = 2_000_000):
         super().__init__(schedule, name=name)
         self.max_samples = max_samples
+        self.max_values = max_values
+        self._gen = torch.Generator().manual_seed(0)
 
     def needs(self, step):
         if not self.due(step):
@@ -21,8 +24,27 @@ class _GradHist(Instrument):
         return frozenset({GRAD_SAMPLE if self.max_samples is None else GRAD_SUBSAMPLE})
 
     def _units(self, ctx):
+        """``(sample, {name: (units, k) values}, {name: flat indices or None}, elements per unit)``.
+
+        All elements when ``units × parameters ≤ max_values``; otherwise the same random
+        subset of elements for every unit (a stated subsample, recorded with the histogram).
+        """
         sample = ctx.grad_sample() if self.max_samples is None else ctx.grad_subsample()
-        return sample, sample.materialize(self.max_samples)
+        units = sample.n if self.max_samples is None else min(sample.n, self.max_samples)
+        sizes = {n: ctx.params[n].numel() for n in sample.names}
+        total = sum(sizes.values())
+        if self.max_values is None or units * total <= self.max_values:
+            vals = {k: v.flatten(1) for k, v in sample.materialize(self.max_samples).items()}
+            return sample, vals, {k: None for k in vals}, "all"
+        per_unit = max(1, self.max_values // max(units, 1))
+        flat = torch.randperm(total, generator=self._gen)[:per_unit].sort().values
+        idx, start = {}, 0
+        for n, size in sizes.items():
+            sel = flat[(flat >= start) & (flat < start + size)] - start
+            if sel.numel():
+                idx[n] = sel
+            start += size
+        return sample, sample.elements(idx, self.max_samples), idx, per_unit
 
 
 class GradHist1d(_GradHist):
@@ -33,6 +55,8 @@ class GradHist1d(_GradHist):
         range: ``(lo, hi)`` or ``"auto"`` (symmetric, covering 99.9 % of the values).
         max_samples: Individual gradients per histogram (a stated random subsample);
             ``None`` uses the whole batch, as Cockpit does.
+        max_values: Above this many values (samples × parameters) the histogram uses the
+            same random subset of parameter entries for every sample; ``None``: all.
     """
 
     name = "grad_hist_1d"
@@ -42,13 +66,13 @@ class GradHist1d(_GradHist):
         self.bins, self.range = bins, range
 
     def compute(self, ctx) -> None:
-        sample, units = self._units(ctx)
+        sample, units, _, per_unit = self._units(ctx)
         values = torch.cat([u.flatten() for u in units.values()])
         rng = symmetric_range(values) if self.range == "auto" else tuple(self.range)
         counts, edges = hist1d(values, self.bins, rng)
         n = next(iter(units.values())).shape[0] if units else 0
         ctx.hist(self.key("grad_1d"), counts.tolist(), edges.tolist(), estimator=sample.estimator, units=n,
-                 unit_size=sample.unit_size)
+                 unit_size=sample.unit_size, elements_per_unit=per_unit)
 
 
 class GradHist2d(_GradHist):
@@ -61,10 +85,12 @@ class GradHist2d(_GradHist):
         self.bins, self.range = tuple(bins), range
 
     def compute(self, ctx) -> None:
-        sample, units = self._units(ctx)
+        sample, units, idx, per_unit = self._units(ctx)
         gs, ps = [], []
         for n, u in units.items():
-            p = ctx.params[n].detach()
+            p = ctx.params[n].detach().flatten()
+            if idx.get(n) is not None:
+                p = p[idx[n]]
             gs.append(u.flatten())
             ps.append(p.unsqueeze(0).expand_as(u).flatten())
         g, p = torch.cat(gs), torch.cat(ps)
@@ -74,4 +100,4 @@ class GradHist2d(_GradHist):
             rng = tuple(tuple(r) for r in self.range)
         counts, edges = hist2d(g, p, self.bins, rng)
         ctx.hist(self.key("grad_2d"), counts.tolist(), [e.tolist() for e in edges], estimator=sample.estimator,
-                 units=next(iter(units.values())).shape[0], unit_size=sample.unit_size)
+                 units=next(iter(units.values())).shape[0], unit_size=sample.unit_size, elements_per_unit=per_unit)

@@ -81,3 +81,24 @@ def test_batchnorm_in_training_mode_is_not_covered():
 def test_unsupported_layer_has_no_handler():
     assert handler_for(nn.MultiheadAttention(4, 2)) is None
     assert handler_for(nn.PReLU()) is None
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.startswith("conv")])
+def test_both_conv_materialisations_agree(case):
+    from debugkit.functional.per_sample import ConvHandler
+
+    module, x = CASES[case]
+    per, delta = _reference(module, x)
+    for fn in (ConvHandler._grouped, ConvHandler._unfolded):
+        torch.testing.assert_close(fn(module, x, delta), per["weight"], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", ["linear", "linear_seq", "conv2d", "layernorm"])
+def test_elements_pick_per_sample_entries(case):
+    module, x = CASES[case]
+    h = handler_for(module)
+    per, delta = _reference(module, x)
+    idx = {k: torch.randperm(v[0].numel())[:5] for k, v in per.items()}
+    got = h.elements(module, x, delta, idx)
+    for k in per:
+        torch.testing.assert_close(got[k], per[k].flatten(1)[:, idx[k]], rtol=1e-4, atol=1e-7)
