@@ -91,11 +91,23 @@ class Param:
             v, lo, hi = math.log10(v), math.log10(lo), math.log10(hi)
         return (v - lo) / (hi - lo) if hi > lo else 0.5
 
+    @property
+    def numeric_choices(self) -> bool:
+        """Categorical values that are all numbers (``[0.01, 0.1, 1]``, ``[32, 64]``)."""
+        return self.kind == "categorical" and all(
+            isinstance(c, (int, float)) and not isinstance(c, bool) for c in self.choices)
+
     def numeric(self, value: Any) -> float | None:
-        """The value as a number for correlations (log10 for log ranges; ``None`` for categories)."""
-        if self.kind == "categorical":
+        """The value as a number for correlations, ``None`` for non-numeric categories.
+
+        Log ranges, and numeric lists spanning two or more decades, are taken as log10.
+        """
+        if self.kind == "categorical" and not self.numeric_choices:
             return None
-        return math.log10(float(value)) if self.log else float(value)
+        v = float(plain(value))
+        if self.log or (self.numeric_choices and min(self.choices) > 0 and max(self.choices) / min(self.choices) >= 100):
+            return math.log10(v)
+        return v
 
     def label(self, value: Any) -> str:
         value = plain(value)

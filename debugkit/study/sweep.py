@@ -195,10 +195,17 @@ def _storage(spec: dict[str, Any]):
         beat = int(spec["heartbeat"])
         kwargs = {"heartbeat_interval": beat, "grace_period": 3 * beat,
                   "heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback()}
-    try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
-    except Exception as exc:
-        raise ConfigError(f"cannot open sweep storage {url!r}: {type(exc).__name__}: {exc}") from exc
+    for attempt in range(4):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
+        except Exception as exc:
+            # workers starting together may race to create the tables of a new database; the
+            # loser sees "already exists" and simply opens the storage again
+            if attempt < 3 and "exist" in str(exc).lower():
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            raise ConfigError(f"cannot open sweep storage {_redact(url)!r}: {type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0]}") from exc
 
 
 def _sampler(spec: dict[str, Any], worker: int, params: dict[str, Param]):
@@ -273,8 +280,8 @@ def _recover_stale_trials(study) -> list[int]:
         pid = t.user_attrs.get("pid")
         if t.user_attrs.get("host") != host or not isinstance(pid, int) or _pid_alive(pid):
             continue
-        study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
         study._storage.set_trial_user_attr(t._trial_id, "status", "interrupted (process killed)")
+        study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
         run_dir = t.user_attrs.get("run_dir")
         if run_dir and (Path(run_dir) / "meta.json").exists():
             from debugkit.store import RunWriter
@@ -393,7 +400,8 @@ class _Objective:
             if value is None or not math.isfinite(value):
                 return
             trial.report(float(value), step=epoch)
-            if trial.should_prune():
+            # after the last epoch nothing is left to save: the trial completes with its final value
+            if epoch < config.epochs and trial.should_prune():
                 raise StopTraining("pruned", f"pruned by {self.spec['pruner']} after epoch {epoch} "
                                              f"({metric}={value:.4f})")
 

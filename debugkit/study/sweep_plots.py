@@ -62,7 +62,7 @@ def correlations(trials: pd.DataFrame, params: dict[str, Param], metric: str) ->
     for name, p in params.items():
         if name not in done:
             continue
-        if p.kind == "categorical":
+        if p.kind == "categorical" and not p.numeric_choices:
             keys = done[name].map(lambda v: p.label(v))
             for choice in p.choices:
                 x = (keys == p.label(choice)).to_numpy(dtype=float)
