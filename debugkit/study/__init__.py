@@ -8,6 +8,7 @@ Example:
     ...                    batch_sizes=[16, 64, "full"], seeds=3)
 """
 
+from debugkit.study.coarse_to_fine import run_coarse_to_fine
 from debugkit.study.definition import KINDS, Change, StudyDefinition, load_study
 from debugkit.study.honesty import StudyWarning
 from debugkit.study.results import StudyResult
@@ -32,6 +33,7 @@ __all__ = [
     "holm",
     "load_study",
     "parse_space",
+    "run_coarse_to_fine",
     "run_study",
     "run_sweep",
     "summarize",

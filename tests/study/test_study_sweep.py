@@ -238,3 +238,21 @@ def test_two_processes_share_one_postgres_study(tmp_path, postgres_url):
     assert numbers == list(range(len(trials)))  # one study, one numbering
     stored = json.loads(json.dumps(optuna.load_study(study_name="shared", storage=postgres_url).user_attrs))
     assert stored["debugkit_sweep"]["sampler"] == "random"
+
+
+def test_coarse_to_fine_narrows_the_space(tmp_path):
+    from debugkit.study import run_coarse_to_fine
+
+    space = {"lr": {"low": 1e-4, "high": 3.0, "log": True}, "batch_size": [16, 64, 256]}
+    stages = run_coarse_to_fine(space, BASE, out_dir=tmp_path, stages=((1, 6), (2, 3)), keep=0.34, progress=False)
+    assert len(stages) == 2 and (tmp_path / "stage-1" / "sweep.md").exists()
+    first, second = stages
+    top = first.trials[first.trials["state"] == "COMPLETE"].sort_values("value", ascending=False).head(3)
+    lr2 = second.space["lr"]
+    assert (lr2.low, lr2.high) == (pytest.approx(top["lr"].min()), pytest.approx(top["lr"].max()))
+    assert lr2.high / lr2.low < 3.0 / 1e-4
+    assert set(second.space["batch_size"].choices) == set(top["batch_size"])
+    assert second.study.study_name == "coarse-to-fine-stage2"
+    assert all(t.user_attrs["epochs"] <= 2 for t in second.study.trials)
+    md = (tmp_path / "coarse_to_fine.md").read_text()
+    assert "Stage 1: 1 epoch(s)" in md and "Stage 2: 2 epoch(s)" in md
