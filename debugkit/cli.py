@@ -16,6 +16,7 @@ from debugkit.store.reader import RunNotFoundError
 
 #: Exceptions that mean "the user asked for something that cannot be done" (not a bug).
 USER_ERRORS = (RunNotFoundError, FileNotFoundError, NotADirectoryError, ValueError, KeyError)
+# (debugkit.logbook.LogbookError is a ValueError: its messages name the file, line and entry)
 
 COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}
 
@@ -163,6 +164,56 @@ def _run(sub):
         return 0
 
     p.set_defaults(func=run)
+
+
+# ---------------------------------------------------------------------------- logbook
+@command("logbook")
+def _logbook(sub):
+    p = sub.add_parser("logbook", help="build logbooks by hand or by an automatic bug hunt",
+                       description="Observation → hypothesis → result logbooks as PDF, Markdown, HTML or notebook.")
+    ls = p.add_subparsers(dest="logbook_cmd", metavar="{hunt,build}", required=True)
+    h = ls.add_parser("hunt", help="find and fix the bugs of a baseline or script; write the logbook",
+                      description="Run the script under debugkit, turn the top finding into a hypothesis, test it "
+                                  "as an edited copy of the script, record the result (refuted ones too), repeat "
+                                  "until no finding is left, then tune the learning rate and run seeds.")
+    h.add_argument("target", metavar="BASELINE|SCRIPT", help="a baseline name (debugkit baselines ls) or a .py file")
+    h.add_argument("-o", "--output", required=True, help="logbook PDF to write (a .md is written next to it)")
+    h.add_argument("--work-dir", help="where edited scripts and runs go (default hunts/<name>)")
+    h.add_argument("--no-tuning", action="store_true", help="stop after the bugs")
+    h.add_argument("--seeds", type=int, default=3, help="seeds for the final configuration (default 3)")
+    h.add_argument("--time-budget", type=float, default=540.0, help="seconds after which no new run starts")
+    h.add_argument("--no-progress", action="store_true")
+
+    def do_hunt(args):
+        from debugkit.hunt import hunt
+
+        res = hunt(args.target, args.output, work_dir=args.work_dir, tuning=not args.no_tuning, seeds=args.seeds,
+                   time_budget=args.time_budget, progress=not args.no_progress)
+        print(f"\nbug hunt of {res.name}: {len(res.steps)} steps in {res.seconds / 60:.1f} min")
+        for st in res.steps:
+            label = st.finding.id if st.finding is not None else "tuning"
+            after = st.metrics_after.describe() if st.metrics_after else "not run"
+            print(f"  [{st.verdict:>12}] {label}: {after}")
+        print(f"fixed script: {res.final_script}\nlogbook: {args.output}")
+        return 0
+
+    h.set_defaults(func=do_hunt)
+    b = ls.add_parser("build", help="render a hand-written Markdown logbook",
+                      description="Render LOGBOOK.md (Markdown with front matter; figures as ![caption](run:RUN#name)"
+                                  " are drawn from the runs) to PDF, HTML, Markdown or a notebook.")
+    b.add_argument("source", metavar="LOGBOOK.md")
+    b.add_argument("-o", "--output", required=True, help="output file; its suffix picks the format")
+    b.add_argument("--format", action="append", dest="formats", metavar="FMT",
+                   help="also write these formats (pdf, md, html, ipynb); repeatable")
+
+    def do_build(args):
+        from debugkit.logbook import build_logbook
+
+        for path in build_logbook(args.source, args.output, formats=args.formats):
+            print(f"wrote {path}")
+        return 0
+
+    b.set_defaults(func=do_build)
 
 
 # ---------------------------------------------------------------------------- entry point

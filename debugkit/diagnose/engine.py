@@ -64,8 +64,24 @@ def diagnose_run(run: Run | str | os.PathLike, *, date_findings: bool = True) ->
                     pending.pop(fid).first_step = cp
         for f in pending.values():
             f.first_step = last
+    _explain(findings)
     findings.sort(key=lambda f: -f.score)
     return Report(run_dir=str(run.path), steps=sig.steps, findings=findings, meta=_meta_summary(run, sig))
+
+
+def _explain(findings: list[Finding]) -> None:
+    """Mark findings that another raised finding explains (they rank below their cause)."""
+    from debugkit.diagnose.findings import EXPLAINS
+
+    ids = {f.id: f for f in findings}
+    for f in findings:
+        causes = [c for c, effects in EXPLAINS.items() if f.id in effects and c in ids and c != f.id]
+        # a cause that is itself explained by this finding does not count (no cycles)
+        causes = [c for c in causes if c not in EXPLAINS.get(f.id, set())]
+        if causes:
+            best = max(causes, key=lambda c: ids[c].confidence)
+            f.explained_by = best
+            f.evidence = {**f.evidence, "explained_by": best}
 
 
 def _meta_summary(run: Run, sig: Signals) -> dict:

@@ -155,6 +155,39 @@ FINDING_TYPES: dict[str, FindingType] = {t.id: t for t in [
 ]}
 
 
+#: Cause → findings it can produce as side effects.  When both are raised, the explained
+#: one is ranked below its cause (and says so in its evidence); nothing is dropped.
+EXPLAINS: dict[str, set[str]] = {
+    "bad_init_scale": {"dead_relu", "saturated_activations", "wrong_initial_loss", "exploding_gradients",
+                       "loss_diverged", "lr_too_high", "vanishing_gradients", "loss_stalled", "loss_oscillating"},
+    "unnormalized_inputs": {"saturated_activations", "dead_relu", "wrong_initial_loss", "exploding_gradients",
+                            "loss_diverged", "lr_too_high", "bad_init_scale", "loss_oscillating", "loss_stalled",
+                            "vanishing_gradients", "lr_too_low"},
+    "lr_schedule_increasing": {"lr_too_high", "loss_diverged", "exploding_gradients", "loss_oscillating",
+                               "dead_relu", "lr_too_low", "saturated_activations"},
+    "missing_zero_grad": {"exploding_gradients", "loss_oscillating", "loss_diverged", "lr_too_high", "loss_stalled",
+                          "dead_relu", "saturated_activations", "weight_decay_too_high"},
+    "lr_too_high": {"loss_diverged", "exploding_gradients", "loss_oscillating", "dead_relu", "saturated_activations",
+                    "wrong_initial_loss"},
+    "double_softmax": {"loss_stalled", "vanishing_gradients", "underfitting", "lr_too_low", "wrong_initial_loss"},
+    "symmetric_init": {"loss_stalled", "vanishing_gradients", "underfitting", "frozen_params", "detached_graph",
+                       "dead_relu", "lr_too_low"},
+    "dead_relu": {"vanishing_gradients", "loss_stalled", "underfitting", "lr_too_low"},
+    "saturated_activations": {"vanishing_gradients", "loss_stalled", "underfitting", "lr_too_low"},
+    "frozen_params": {"loss_stalled", "underfitting", "lr_too_low"},
+    "detached_graph": {"loss_stalled", "underfitting", "lr_too_low", "frozen_params"},
+    "clip_too_aggressive": {"lr_too_low", "loss_stalled", "underfitting"},
+    "weight_decay_too_high": {"loss_stalled", "underfitting", "lr_too_low", "dead_relu"},
+    "label_noise": {"overfitting", "underfitting", "loss_stalled", "lr_too_low"},
+    "unshuffled_data": {"loss_oscillating", "loss_stalled", "underfitting", "lr_too_high", "exploding_gradients"},
+    "eval_mode_training": {"overfitting", "underfitting"},
+    "augmentation_too_strong": {"underfitting", "loss_stalled"},
+    "lr_too_low": {"loss_stalled", "underfitting"},
+    "batch_mixing": {"loss_stalled", "underfitting"},
+    "loss_diverged": {"exploding_gradients", "loss_oscillating"},
+}
+
+
 @dataclass
 class Finding:
     """One diagnosis: what is wrong, how sure, since when, and what to try."""
@@ -170,10 +203,15 @@ class Finding:
     kind: str = "symptom"
     experiment: dict = field(default_factory=dict)
 
+    explained_by: str | None = None
+
     @property
     def score(self) -> float:
-        """Ranking score: causes before symptoms, then severity, then confidence."""
-        return (2.0 if self.kind == "cause" else 1.0) + SEVERITIES.index(self.severity) * 0.5 + self.confidence
+        """Ranking score: unexplained causes, then symptoms; within, severity, then confidence."""
+        base = 2.0 if self.kind == "cause" and self.explained_by is None else 1.0
+        if self.explained_by is not None:
+            base -= 0.5
+        return base + SEVERITIES.index(self.severity) * 0.5 + self.confidence
 
     def to_dict(self) -> dict:
         return asdict(self)
