@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn

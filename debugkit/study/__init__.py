@@ -14,7 +14,15 @@ from debugkit.study.honesty import StudyWarning
 from debugkit.study.results import StudyResult
 from debugkit.study.runner import run_study
 from debugkit.study.space import Param, parse_space
-from debugkit.study.stats import ALPHA, Comparison, Summary, compare, holm, summarize, welch_t_test
+from debugkit.study.stats import (
+    ALPHA,
+    Comparison,
+    Summary,
+    compare,
+    holm,
+    summarize,
+    welch_t_test,
+)
 from debugkit.study.sweep import SweepResult, default_storage, run_sweep
 
 __all__ = [

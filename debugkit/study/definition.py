@@ -29,10 +29,11 @@ Other kinds: ``lr-batch`` (``lrs = [...]``, ``batch_sizes = [...]``), ``seeds``
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
+
+import tomllib
 
 from debugkit.train.config import ConfigError, TrainConfig
 

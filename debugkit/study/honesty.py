@@ -59,7 +59,8 @@ def after_run(d: StudyDefinition, table: pd.DataFrame, best: str) -> list[str]:
     out = []
     crashed = int(table.get("n_crashed", pd.Series(dtype=int)).sum())
     if crashed:
-        out.append(f"{crashed} run(s) crashed (see the error column of runs.csv); their configurations have fewer runs.")
+        out.append(f"{crashed} run(s) crashed (see the error column of runs.csv); "
+                   "their configurations have fewer runs.")
     diverged = table[table.get("n_diverged", 0) > 0] if "n_diverged" in table else table.iloc[0:0]
     for variant, row in diverged.iterrows():
         out.append(f"{int(row['n_diverged'])} of {int(row['n'])} run(s) of {variant!r} diverged (non-finite loss); "

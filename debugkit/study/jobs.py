@@ -76,7 +76,8 @@ def expand(d: StudyDefinition, out_dir: Path) -> list[Job]:
         replicates: list[tuple[str, dict[str, Any]]]
         if d.kind == "cv":
             multi = len(d.seeds) > 1
-            replicates = [(f"fold-{k}" + (f"-seed-{s}" if multi else ""), {"cv_folds": d.folds, "cv_fold": k, "seed": s})
+            replicates = [(f"fold-{k}" + (f"-seed-{s}" if multi else ""),
+                           {"cv_folds": d.folds, "cv_fold": k, "seed": s})
                           for k in range(d.folds) for s in d.seeds]
         else:
             replicates = [(f"seed-{s}", {"seed": s}) for s in d.seeds]

@@ -24,7 +24,8 @@ LABELS = {"train_loss": "training loss", "val_loss": "validation loss", "val_acc
 GREY = "#6b6b6b"
 
 
-def mean_std_curve(frames: Sequence[pd.DataFrame], metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def mean_std_curve(frames: Sequence[pd.DataFrame], metric: str
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(epoch, mean, std, n)`` of ``metric`` over runs; non-finite values (divergence) are left out."""
     series = []
     for f in frames:

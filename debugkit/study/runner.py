@@ -156,7 +156,8 @@ def _figures(r: StudyResult, jobs) -> dict[str, Path]:
         fig = P.lr_batch_curves_figure(curves, d.lrs, d.batch_sizes, title=f"{title}\nlearning curves")
         out["curves"] = save(fig, r.out_dir / "curves.png")
         fig = P.lr_batch_heatmap(r.table, d.lrs, d.batch_sizes, d.metric, best=r.best,
-                                 title=f"final {P.LABELS.get(d.metric, d.metric)}: mean ± std over {len(d.seeds)} seed(s)")
+                                 title=f"final {P.LABELS.get(d.metric, d.metric)}: "
+                                       f"mean ± std over {len(d.seeds)} seed(s)")
         out["grid"] = save(fig, r.out_dir / "grid.png")
     else:
         fig = P.learning_curves_figure(curves, title=title, show_runs=d.kind in ("seeds", "cv"))

@@ -105,7 +105,8 @@ class Param:
         if self.kind == "categorical" and not self.numeric_choices:
             return None
         v = float(plain(value))
-        if self.log or (self.numeric_choices and min(self.choices) > 0 and max(self.choices) / min(self.choices) >= 100):
+        decades = self.numeric_choices and min(self.choices) > 0 and max(self.choices) / min(self.choices) >= 100
+        if self.log or decades:
             return math.log10(v)
         return v
 
@@ -170,7 +171,8 @@ def parse_space(space: Mapping[str, Any], base: TrainConfig | None = None) -> di
         ConfigError: a malformed entry or a key the config does not have.
     """
     if not isinstance(space, Mapping) or not space:
-        raise ConfigError("a sweep needs a non-empty search space, e.g. {'lr': {'low': 1e-4, 'high': 1e-1, 'log': True}}")
+        raise ConfigError("a sweep needs a non-empty search space, "
+                          "e.g. {'lr': {'low': 1e-4, 'high': 1e-1, 'log': True}}")
     params: dict[str, Param] = {}
     for name, spec in space.items():
         params[name] = _parse_one(str(name), spec)

@@ -134,7 +134,6 @@ def run_sweep(
         ...                 pruner="hyperband", n_trials=30, workers=2)
         >>> res.best_params                                                                        # doctest: +SKIP
     """
-    import optuna
 
     base = base_config if isinstance(base_config, TrainConfig) else TrainConfig.from_dict(base_config)
     params = parse_space(space, base)

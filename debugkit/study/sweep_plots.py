@@ -63,7 +63,7 @@ def correlations(trials: pd.DataFrame, params: dict[str, Param], metric: str) ->
         if name not in done:
             continue
         if p.kind == "categorical" and not p.numeric_choices:
-            keys = done[name].map(lambda v: p.label(v))
+            keys = done[name].map(p.label)
             for choice in p.choices:
                 x = (keys == p.label(choice)).to_numpy(dtype=float)
                 r = _pearson(x, y)

@@ -7,7 +7,12 @@ Example:
     >>> result.metrics["val_acc"]                    # doctest: +SKIP
 """
 
-from debugkit.train.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint, save_checkpoint
+from debugkit.train.checkpoint import (
+    CHECKPOINT_NAME,
+    CheckpointError,
+    load_checkpoint,
+    save_checkpoint,
+)
 from debugkit.train.config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
 from debugkit.train.data import build_data, build_model, cv_fold_indices
 from debugkit.train.optim import OPTIMIZER_FACTORIES, build_optimizer, build_schedule

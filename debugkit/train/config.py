@@ -27,10 +27,11 @@ import dataclasses
 import difflib
 import math
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+
+import tomllib
 
 #: Optimizer names (``sgd`` is plain SGD without momentum, as the course asks first).
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
@@ -393,8 +394,10 @@ class TrainConfig:
                     hint = f"valid ones: {', '.join(allowed)}" if allowed else "it takes none"
                     out.append(f"schedule_params.{key} is not a parameter of schedule {self.schedule!r} ({hint})")
         if self.batch_size != "full":
-            if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
-                out.append(f"batch_size must be a positive integer or \"full\" (full-batch GD), got {self.batch_size!r}")
+            bad = isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1
+            if bad:
+                out.append(f"batch_size must be a positive integer or \"full\" (full-batch GD), "
+                           f"got {self.batch_size!r}")
         number("epochs", self.epochs, low=1, integer=True)
         number("max_steps", self.max_steps, low=1, integer=True, optional=True)
         number("seed", self.seed, low=0, integer=True)

@@ -27,7 +27,12 @@ from debugkit.evaluate.metrics import confusion_matrix, macro_f1
 from debugkit.monitor import Monitor
 from debugkit.monitor import model_summary as monitor_model_summary
 from debugkit.store import RunWriter, load_run
-from debugkit.train.checkpoint import CHECKPOINT_NAME, checkpoint_path, load_checkpoint, save_checkpoint
+from debugkit.train.checkpoint import (
+    CHECKPOINT_NAME,
+    checkpoint_path,
+    load_checkpoint,
+    save_checkpoint,
+)
 from debugkit.train.config import ConfigError, TrainConfig
 from debugkit.train.data import build_data, build_model
 from debugkit.train.optim import build_optimizer, build_schedule

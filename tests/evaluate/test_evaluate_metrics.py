@@ -7,7 +7,12 @@ import pytest
 import torch
 from sklearn import metrics as skm
 
-from debugkit.evaluate import classification_metrics, confusion_matrix, macro_f1, per_class_metrics
+from debugkit.evaluate import (
+    classification_metrics,
+    confusion_matrix,
+    macro_f1,
+    per_class_metrics,
+)
 
 
 def _cases():

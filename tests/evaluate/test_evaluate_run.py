@@ -13,7 +13,12 @@ from matplotlib.image import imread
 from sklearn import metrics as skm
 
 import debugkit
-from debugkit.evaluate import TestSetReuseWarning, evaluate_run, first_layer_images, test_evaluations
+from debugkit.evaluate import (
+    TestSetReuseWarning,
+    evaluate_run,
+    first_layer_images,
+    test_evaluations,
+)
 from debugkit.store import RunWriter
 from debugkit.store.reader import RunNotFoundError
 from debugkit.train import CheckpointError, TrainConfig, build_data, build_model, train

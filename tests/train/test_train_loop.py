@@ -16,8 +16,8 @@ from debugkit.train import (
     StopTraining,
     TrainConfig,
     build_data,
-    cv_fold_indices,
     build_optimizer,
+    cv_fold_indices,
     load_checkpoint,
     train,
 )
