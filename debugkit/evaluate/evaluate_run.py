@@ -84,7 +84,8 @@ def evaluate_run(
         study_dir = Path(study["dir"]) if study.get("dir") else None
         count_before = warn_if_reused(run_dir, study_dir)
 
-    bundle = build_data(config)
+    # the training split is evaluated as it is, without the random augmentation of training
+    bundle = build_data(config.with_changes({"augment": {}}) if split == "train" else config)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)  # initialisation is overwritten by the checkpoint anyway
         model = build_model(config, bundle).to(device)

@@ -149,3 +149,13 @@ def test_first_layer_images_per_model():
 class _Bundle:
     input_shape = (1, 8, 8)
     num_classes = 10
+
+
+def test_train_split_is_evaluated_without_augmentation(tmp_path):
+    cfg = TrainConfig(model={"name": "softmax"}, lr=0.5, epochs=1, monitor=False, augment={"rotation": 20})
+    train(cfg, tmp_path / "aug", progress=False)
+    a = evaluate_run(tmp_path / "aug", split="train", figures=False)
+    b = evaluate_run(tmp_path / "aug", split="train", n_images=4)
+    np.testing.assert_array_equal(a.metrics.confusion, b.metrics.confusion)  # no random augmentation
+    assert a.metrics.overall["n"] == 1257 and test_evaluations(tmp_path / "aug") == []
+    _png(b.figures["predictions"])
