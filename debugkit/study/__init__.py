@@ -23,7 +23,7 @@ from debugkit.study.stats import (
     summarize,
     welch_t_test,
 )
-from debugkit.study.sweep import SweepResult, default_storage, run_sweep
+from debugkit.study.sweep import SweepResult, default_storage, load_sweep, run_sweep
 
 __all__ = [
     "ALPHA",
@@ -40,6 +40,7 @@ __all__ = [
     "default_storage",
     "holm",
     "load_study",
+    "load_sweep",
     "parse_space",
     "run_coarse_to_fine",
     "run_study",

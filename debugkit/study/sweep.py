@@ -76,6 +76,44 @@ class SweepResult:
         return int(self.trials["state"].isin(["COMPLETE", "PRUNED"]).sum()) if len(self.trials) else 0
 
 
+#: Keys of a sweep TOML file (everything else of :func:`run_sweep` is given when calling it).
+SWEEP_FILE_KEYS = ("space", "base", "study_name", "sampler", "pruner", "n_trials", "metric", "direction", "seed",
+                   "storage", "workers", "heartbeat")
+
+
+def load_sweep(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a sweep TOML file into keyword arguments of :func:`run_sweep`.
+
+    The file holds a ``[space]`` table, a ``[base]`` training config and optional
+    ``study_name``, ``sampler``, ``pruner``, ``n_trials``, ``metric``, ... (see
+    ``debugkit/study/examples/sweep.toml``)::
+
+        res = run_sweep(**load_sweep("sweep.toml"), out_dir="sweeps/mlp")
+
+    Raises:
+        ConfigError: unknown keys, a missing table, or an invalid space or base config.
+    """
+    import tomllib
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"sweep file {str(path)!r} does not exist")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    unknown = [k for k in data if k not in SWEEP_FILE_KEYS]
+    if unknown:
+        raise ConfigError(f"unknown sweep key(s) {unknown} in {path}; valid keys: {', '.join(SWEEP_FILE_KEYS)}")
+    for table in ("space", "base"):
+        if not isinstance(data.get(table), dict):
+            raise ConfigError(f"{path} needs a [{table}] table")
+    kwargs = dict(data)
+    kwargs["base_config"] = TrainConfig.from_dict(kwargs.pop("base"), source=f"[base] in {path}")
+    parse_space(kwargs["space"], kwargs["base_config"])
+    return kwargs
+
+
 def default_storage(out_dir: str | os.PathLike) -> str:
     """``sqlite:///<absolute out_dir>/sweep.db``."""
     return f"sqlite:///{(Path(out_dir).resolve() / 'sweep.db').as_posix()}"

@@ -115,3 +115,33 @@ def test_search_space_parsing():
 def test_bad_spaces(spec, match):
     with pytest.raises(ConfigError, match=match):
         parse_space(spec, TrainConfig())
+
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "debugkit" / "study" / "examples").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_shipped_examples_are_valid(path, tmp_path):
+    from debugkit.study import load_sweep
+
+    if path.stem == "sweep":
+        kwargs = load_sweep(path)
+        assert kwargs["sampler"] == "random" and "lr" in kwargs["space"]
+        return
+    d = load_study(path)
+    jobs = expand(d, tmp_path)
+    assert jobs and all(isinstance(j.config, TrainConfig) for j in jobs)
+    if d.kind == "ablation":
+        assert len(d.changes) >= 10  # the Mini-Challenge asks for at least ten hypotheses
+
+
+def test_sweep_file_errors(tmp_path):
+    from debugkit.study import load_sweep
+
+    bad = tmp_path / "s.toml"
+    bad.write_text('samplr = "tpe"\n[space]\nlr = [0.1]\n[base]\n')
+    with pytest.raises(ConfigError, match="unknown sweep key.*samplr"):
+        load_sweep(bad)
+    bad.write_text('[base]\n')
+    with pytest.raises(ConfigError, match=r"needs a \[space\] table"):
+        load_sweep(bad)
