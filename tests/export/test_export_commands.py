@@ -9,6 +9,7 @@ from debugkit.export import tensorboard_command, wandb_command
 
 
 def test_tensorboard_command_message(tmp_path):
+    pytest.importorskip("tensorboard", reason="needs `pip install tensorboard`")
     a = write_synthetic_run(tmp_path / "a", name="a")
     b = write_synthetic_run(tmp_path / "b", name="b")
     msg = tensorboard_command([str(a), str(b)], str(tmp_path / "tb"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -145,12 +144,6 @@ def test_study_folder_is_refused_with_advice(tmp_path):
     write_synthetic_run(tmp_path / "study" / "b")
     with pytest.raises(ValueError, match="exports one run; .* holds 2"):
         export_wandb(tmp_path / "study", project="p", dir=tmp_path / "wb")
-
-
-def test_without_wandb_the_error_names_the_package(synthetic_run, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "wandb", None)
-    with pytest.raises(ImportError, match="pip install wandb"):
-        export_wandb(synthetic_run, project="p", dir=tmp_path)
 
 
 def test_missing_run(tmp_path):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
 import warnings
 
 import numpy as np
@@ -278,12 +276,3 @@ def train_with_closures(model, opt, sched, loss_fn, run_dir, losses, norms):
             sched.step()
         mon.log(0, val_loss=1.0)
 
-
-def test_without_lightning_the_error_names_the_package(monkeypatch):
-    for name in ("lightning", "lightning.pytorch", "pytorch_lightning"):
-        monkeypatch.setitem(sys.modules, name, None)
-    monkeypatch.delitem(sys.modules, "debugkit.integrations.lightning")
-    with warnings.catch_warnings(), pytest.raises(ImportError, match="pip install lightning"):
-        importlib.import_module("debugkit.integrations.lightning")
-    with pytest.raises(ImportError, match="pip install lightning"):
-        from debugkit.integrations import DebugkitCallback as _  # noqa: F401
