@@ -37,6 +37,7 @@ import torch
 from torch import Tensor, nn
 
 from debugkit._backward_watch import BackwardWatch
+from debugkit.distributed import unwrap, world
 from debugkit.eval_capture import EvalCapture
 from debugkit.functional import activations as act_fn
 from debugkit.functional.grad_sample import MicrobatchGrads
@@ -214,8 +215,12 @@ class Monitor:
             raise TypeError(
                 f"Monitor(optimizer=...) needs a torch.optim.Optimizer, got {type(optimizer).__name__}."
             )
+        self.wrapped = model
+        model = unwrap(model)  # hooks and names on the module inside (Distributed)DataParallel
         self.model = model
         self.optimizer = optimizer
+        self._rank, self._world = world()
+        self._user_graph_ok = self._world == 1
         self.enabled = enabled
         self.strict = strict
         self.subsample = subsample
@@ -232,7 +237,7 @@ class Monitor:
         self._last_post: float | None = None
         self._last_bw: Any = None
         self._recompute_problem: str | None = None
-        self._user_graph_ok = True
+        # (DDP cannot backpropagate through its all-reduce: curvature is recomputed locally there)
         self._eval = EvalCapture() if capture_eval else None
         self._probes = probes
         self.max_steps, self.max_time = max_steps, max_time
@@ -292,6 +297,10 @@ class Monitor:
         self.writer: RunWriter | None = None
         if not enabled:
             return
+        self._init_params = {n: p.detach().clone() for n, p in self._params.items()}
+        if self._rank != 0:  # every rank measures (collectives); rank 0 writes
+            self._attach()
+            return
         self.writer = RunWriter(
             self.run_dir,
             meta={
@@ -306,10 +315,10 @@ class Monitor:
                 "loss_fn": type(loss_fn).__name__ if loss_fn is not None else None,
                 "uncovered_params": uncovered,
                 "params_not_in_optimizer": getattr(self, "params_not_in_optimizer", []),
+                "world_size": self._world,
                 **(meta or {}),
             },
         )
-        self._init_params = {n: p.detach().clone() for n, p in self._params.items()}
         self._attach()
 
     # ------------------------------------------------------------------ set-up

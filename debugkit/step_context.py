@@ -64,11 +64,26 @@ class StepContext:
 
     # -- basic ingredients ---------------------------------------------------------------
     @property
+    def distributed(self) -> bool:
+        return self.monitor._world > 1
+
+    @property
     def loss(self) -> float | None:
-        return self.state.loss_value()
+        if "loss" not in self._cache:
+            value = self.state.loss_value()
+            if self.distributed:
+                from debugkit.distributed import all_mean_float
+
+                value = all_mean_float(value)
+            self._cache["loss"] = value
+        return self._cache["loss"]
 
     @property
     def batch_size(self) -> int:
+        if self.distributed:
+            from debugkit.distributed import all_sum_int
+
+            return all_sum_int(self.state.batch_size())
         return self.state.batch_size()
 
     @property
@@ -87,13 +102,22 @@ class StepContext:
             else:
                 mb = self._microbatch()
                 self._cache["psl"] = (mb[1], mb[0].unit_size) if mb is not None else (None, 1)
+            if self.distributed:
+                from debugkit.distributed import gather_cat
+
+                self._cache["psl"] = (gather_cat(self._cache["psl"][0]), self._cache["psl"][1])
         return self._cache["psl"][0]
 
-    def exact_per_sample_losses(self) -> Tensor | None:
+    def exact_per_sample_losses(self, gather: bool = False) -> Tensor | None:
         """Per-sample losses the loss module gave for free (no extra forward passes)."""
         used = self.state.used_micro()
         losses = [m.per_sample_loss for m in used if m.per_sample_loss is not None]
-        return torch.cat(losses) if losses and len(losses) == len(used) else None
+        out = torch.cat(losses) if losses and len(losses) == len(used) else None
+        if gather and self.distributed:
+            from debugkit.distributed import gather_cat
+
+            out = gather_cat(out)
+        return out
 
     @property
     def loss_unit_size(self) -> int:
@@ -125,14 +149,22 @@ class StepContext:
     def grad_sample(self) -> GradSample:
         """Statistics of all per-sample gradients (exact if possible, else micro-batches)."""
         if "gs" not in self._cache:
-            self._cache["gs"] = self._exact(subset=False) or self._microbatch_sample()
+            self._cache["gs"] = self._global(self._exact(subset=False) or self._microbatch_sample())
         return self._cache["gs"]
 
     def grad_subsample(self) -> GradSample:
         """Per-sample gradients of a random subsample (cheap; for variances, e.g. in α)."""
         if "gss" not in self._cache:
-            self._cache["gss"] = self._exact(subset=True) or self.grad_sample()
+            sub = self._exact(subset=True)
+            self._cache["gss"] = self._global(sub) if sub is not None else self.grad_sample()
         return self._cache["gss"]
+
+    def _global(self, sample: GradSample) -> GradSample:
+        if not self.distributed:
+            return sample
+        from debugkit.distributed import GlobalSample
+
+        return GlobalSample(sample)
 
     def _exact(self, subset: bool) -> PerSampleGrads | None:
         st = self.state
@@ -207,7 +239,12 @@ class StepContext:
         if "hvp" not in self._cache:
             if self.phase != "pre":
                 raise IngredientUnavailable("Hessian-vector products need the pre-step phase")
-            self._cache["hvp"] = self.monitor._make_hvp(self.state)
+            hvp, names, params = self.monitor._make_hvp(self.state)
+            if self.distributed:
+                from debugkit.distributed import averaged_hvp
+
+                hvp = averaged_hvp(hvp)
+            self._cache["hvp"] = (hvp, names, params)
         return self._cache["hvp"]
 
     # -- helpers -------------------------------------------------------------------------

@@ -69,7 +69,14 @@ class GradHist1d(_GradHist):
         sample, units, _, per_unit = self._units(ctx)
         values = torch.cat([u.flatten() for u in units.values()])
         rng = symmetric_range(values) if self.range == "auto" else tuple(self.range)
+        if ctx.distributed:  # one range for all ranks, counts summed
+            from debugkit.distributed import all_max, all_sum
+
+            hi = all_max(rng[1])
+            rng = (-hi, hi) if self.range == "auto" else rng
         counts, edges = hist1d(values, self.bins, rng)
+        if ctx.distributed:
+            counts = all_sum(counts)
         n = next(iter(units.values())).shape[0] if units else 0
         ctx.hist(self.key("grad_1d"), counts.tolist(), edges.tolist(), estimator=sample.estimator, units=n,
                  unit_size=sample.unit_size, elements_per_unit=per_unit)
@@ -96,8 +103,16 @@ class GradHist2d(_GradHist):
         g, p = torch.cat(gs), torch.cat(ps)
         if self.range == "auto":
             rng = (symmetric_range(g), symmetric_range(p, quantile=None))
+            if ctx.distributed:
+                from debugkit.distributed import all_max
+
+                rng = tuple((-all_max(r[1]), all_max(r[1])) for r in rng)
         else:
             rng = tuple(tuple(r) for r in self.range)
         counts, edges = hist2d(g, p, self.bins, rng)
+        if ctx.distributed:
+            from debugkit.distributed import all_sum
+
+            counts = all_sum(counts)
         ctx.hist(self.key("grad_2d"), counts.tolist(), [e.tolist() for e in edges], estimator=sample.estimator,
                  units=next(iter(units.values())).shape[0], unit_size=sample.unit_size, elements_per_unit=per_unit)

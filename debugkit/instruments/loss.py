@@ -23,7 +23,7 @@ class Loss(Instrument):
         if lr is not None:
             ctx.scalar(self.key("lr"), lr)
         # only losses the loss module already gives per sample: no extra forward passes
-        psl = ctx.exact_per_sample_losses()
+        psl = ctx.exact_per_sample_losses(gather=True)
         if psl is not None and psl.numel() > 1:
             ctx.scalar(self.key("loss_std"), psl.float().std().item())
         correct = seen = purity = 0.0
