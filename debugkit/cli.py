@@ -111,6 +111,7 @@ def _diagnose(sub):
     _script_options(p)
     p.add_argument("--json", metavar="PATH", help="write the report as JSON (findings ranked most likely first)")
     p.add_argument("--png", metavar="PATH", help="dashboard image (default: RUN_DIR/cockpit.png)")
+    p.add_argument("--no-dashboard", action="store_true", help="skip drawing the dashboard image")
     p.add_argument("--lr-range-test", action="store_true", help="also run an LR range test probe")
     p.add_argument("target", nargs=argparse.REMAINDER, metavar="-- COMMAND | RUN_DIR",
                    help="the training command after `--`, or a recorded run directory")
@@ -124,7 +125,7 @@ def _diagnose(sub):
             report = diagnose_run(target[0])
             if args.json:
                 report.write_json(args.json)
-            if args.png:
+            if args.png and not args.no_dashboard:
                 from debugkit.plot import plot_cockpit
                 from debugkit.store import load_run
 
@@ -133,7 +134,7 @@ def _diagnose(sub):
             report, script = diagnose_script(
                 target, json_path=args.json, png_path=args.png, run_dir=args.run_dir, preset=args.preset,
                 max_steps=args.max_steps, max_time=args.max_time, lr_range_test=args.lr_range_test,
-                quiet=args.quiet)
+                quiet=args.quiet, dashboard=not args.no_dashboard)
             if script.returncode not in (0, None):
                 print(f"\n[debugkit] the script exited with status {script.returncode}; "
                       "findings below cover the steps recorded before that.")

@@ -113,7 +113,7 @@ def batch_dependency(monitor, micro) -> dict | None:
 
 
 @probe(START_PROBES)
-def overfit_one_batch(monitor, micro, steps: int = 60) -> dict | None:
+def overfit_one_batch(monitor, micro, steps: int = 40) -> dict | None:
     """Can the model, with the user's optimizer settings, drive one batch's loss down?"""
     opt = monitor.optimizer
     if opt is None:

@@ -78,13 +78,16 @@ def run_script(command: list[str], *, run_dir: str | os.PathLike | None = None, 
 
 
 def diagnose_script(command: list[str], *, json_path: str | os.PathLike | None = None,
-                    png_path: str | os.PathLike | None = None, **kwargs) -> tuple[Report, ScriptRun]:
+                    png_path: str | os.PathLike | None = None, dashboard: bool = True,
+                    **kwargs) -> tuple[Report, ScriptRun]:
     """:func:`run_script`, then :func:`diagnose_run`; writes the JSON report and the dashboard."""
     run = run_script(command, **kwargs)
     report = diagnose_run(run.run_dir)
     report.meta["script_returncode"] = run.returncode
     if json_path:
         report.write_json(json_path)
+    if not dashboard:
+        return report, run
     png = Path(png_path) if png_path else run.run_dir / "cockpit.png"
     try:
         from debugkit.plot import plot_cockpit

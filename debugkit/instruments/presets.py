@@ -26,11 +26,12 @@ def _economy(s: Schedule | None) -> list[Instrument]:
 
 
 def _standard(s: Schedule | None) -> list[Instrument]:
-    noise = s or every(10) | first(5)
-    curv = s or every(50) | first(3)
+    # the diagnosis default: everything cheap every step, noise and curvature sampled
+    noise = s or every(25) | first(2)
+    curv = s or every(100, offset=10)
     return _economy(s) + [
         NormTest(noise), InnerTest(noise), OrthoTest(noise), MeanGSNR(noise), GradHist1d(noise),
-        HessMaxEV(curv), HessTrace(curv), TIC(curv),
+        HessMaxEV(curv, max_iter=30), HessTrace(curv, samples=4), TIC(curv, samples=4),
     ]
 
 
