@@ -92,15 +92,20 @@ def export_tensorboard(
 
 
 def write_run(writer, run: Run) -> None:
-    """Write one run with an open ``torch.utils.tensorboard.SummaryWriter``."""
-    for p in records.scalar_points(run):
+    """Write one run with an open ``torch.utils.tensorboard.SummaryWriter``.
+
+    Events go in step order (as a training loop would have written them), so TensorBoard's
+    readers never see a step go backwards within the optimizer-step axis.
+    """
+    per_step: list[records.Point | records.HistPoint] = [*records.scalar_points(run), *records.layer_points(run),
+                                                          *records.hist_points(run)]
+    for p in sorted(per_step, key=lambda p: p.step):  # stable: column order within a step
+        if isinstance(p, records.HistPoint):
+            _add_histogram(writer, p)
+        else:
+            writer.add_scalar(p.tag, p.value, global_step=p.step)
+    for p in sorted(records.epoch_points(run), key=lambda p: p.step):
         writer.add_scalar(p.tag, p.value, global_step=p.step)
-    for p in records.layer_points(run):
-        writer.add_scalar(p.tag, p.value, global_step=p.step)
-    for p in records.epoch_points(run):
-        writer.add_scalar(p.tag, p.value, global_step=p.step)
-    for h in records.hist_points(run):
-        _add_histogram(writer, h)
     writer.add_text("run/meta", records.meta_markdown(run), global_step=0)
     hparams = records.flat_config(run.meta.get("config") or {})
     metrics = records.final_metrics(run)

@@ -13,6 +13,9 @@ import numpy as np
 from debugkit.export import records
 from debugkit.export.sources import RunLike, named_runs
 
+#: Run statuses exported as a failed W&B run (exit code 1).
+FAILED_STATUSES = frozenset({"crashed", "diverged", "failed"})
+
 #: W&B refuses histograms with more bins than this.
 WANDB_MAX_BINS = 512
 
@@ -120,7 +123,8 @@ def export_wandb(
     ``epoch`` as their x-axis), 1-D histograms as ``wandb.Histogram`` (``hists/grad_1d``,
     ``hists/act/<layer>``; more than 512 bins are merged), the run's config (plus a
     ``debugkit`` section with the run's metadata headline), and a summary with the final
-    metrics (``final/...``) and the run's status. See :func:`wandb_rows` for the steps.
+    metrics (``final/...``) and the run's status; a ``crashed`` or ``diverged`` run finishes
+    with exit code 1 (failed in W&B). See :func:`wandb_rows` for the steps.
 
     Upload later with ``wandb sync PATH`` (PATH is what this returns).
 
@@ -163,13 +167,20 @@ def export_wandb(
                 data = {k: (wandb.Histogram(np_histogram=coarsen(*v)) if isinstance(v, tuple) else v)
                         for k, v in row.items()}
                 wb.log(data, step=step)
-            wb.summary.update({**records.final_metrics(r), "status": r.meta.get("status", "unknown")})
-            out = Path(wb.settings.sync_dir)
+            status = r.meta.get("status", "unknown")
+            wb.summary.update({**records.final_metrics(r), "status": status})
+            out = _sync_dir(wb)
         except BaseException:
             wb.finish(exit_code=1)
             raise
-        wb.finish()
+        # a crashed or diverged run shows as failed in W&B too
+        wb.finish(exit_code=1 if status in FAILED_STATUSES else 0)
     return out
+
+
+def _sync_dir(wb) -> Path:
+    sync_dir = getattr(wb.settings, "sync_dir", None)
+    return Path(sync_dir) if sync_dir else Path(wb.dir).parent  # wb.dir is <sync_dir>/files
 
 
 def _meta_headline(meta: dict) -> dict[str, Any]:

@@ -15,6 +15,7 @@ nothing else in debugkit does.
 from __future__ import annotations
 
 import functools
+import numbers
 import time
 import warnings
 from pathlib import Path
@@ -101,8 +102,16 @@ def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
             if value.numel() != 1:
                 continue
             value = value.item()
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
             out[str(key)] = float(value)
+    return out
+
+
+def _unique(path: Path) -> Path:
+    out, n = path, 1
+    while out.exists():
+        n += 1
+        out = path.with_name(f"{path.name}-{n}")
     return out
 
 
@@ -136,8 +145,10 @@ class DebugkitCallback(pl.Callback):
 
     Args:
         preset: Instrument preset (``economy``, ``standard``, ``full``, ...).
-        run_dir: Where the run is written (default
-            ``<trainer.default_root_dir>/debugkit/<time>-<module class>``).
+        run_dir: Where the run is written (default: a new
+            ``<trainer.default_root_dir>/debugkit/<time>-<module class>`` for every ``fit``).
+            A fit resumed from a checkpoint (``fit(..., ckpt_path=...)``) with the same
+            ``run_dir`` appends to the run, its steps continuing Lightning's ``global_step``.
         model: Dotted name of the submodule to monitor (default: the LightningModule).
         **monitor_kwargs: Passed on to :class:`debugkit.Monitor` (``loss_fn``, ``schedule``,
             ``config`` (default: the module's ``hparams``), ``meta``, ``subsample``, ...).
@@ -167,7 +178,8 @@ class DebugkitCallback(pl.Callback):
             if monitor_kwargs.get(key) is not None:
                 raise ValueError(f"DebugkitCallback({key}=...): stop Lightning training with {instead} instead")
         self.preset = preset
-        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self._run_dir_arg = Path(run_dir) if run_dir is not None else None
+        self.run_dir: Path | None = None
         self.model_path = model
         self.monitor_kwargs = monitor_kwargs
         self.monitor: Monitor | None = None
@@ -194,9 +206,11 @@ class DebugkitCallback(pl.Callback):
         if kwargs.get("config") is None:
             kwargs["config"] = dict(getattr(pl_module, "hparams", None) or {})
         kwargs["meta"] = {**self._trainer_meta(trainer, pl_module, len(optimizers)), **(kwargs.get("meta") or {})}
-        if self.run_dir is None:
+        self.run_dir = self._run_dir_arg
+        if self.run_dir is None:  # a new run for every fit
             stamp = time.strftime("%Y%m%d-%H%M%S")
-            self.run_dir = Path(trainer.default_root_dir) / "debugkit" / f"{stamp}-{type(pl_module).__name__.lower()}"
+            self.run_dir = _unique(Path(trainer.default_root_dir) / "debugkit" /
+                                   f"{stamp}-{type(pl_module).__name__.lower()}")
         self._closure_first = ClosureFirst(optimizer)
         try:
             self.monitor = Monitor(module, optimizer, preset=self.preset, run_dir=self.run_dir, **kwargs)
@@ -208,6 +222,12 @@ class DebugkitCallback(pl.Callback):
         if len(optimizers) > 1:
             self.monitor.note(f"the module has {len(optimizers)} optimizers; debugkit records the first "
                               f"({type(optimizer).__name__}) only", "info")
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        # a fit resumed from a checkpoint goes on counting where Lightning does (restored after
+        # on_fit_start), so an explicit run_dir continues the same step axis
+        if self._recording:
+            self.monitor.global_step = int(trainer.global_step)
 
     def on_fit_end(self, trainer, pl_module) -> None:
         self._close("finished")

@@ -14,12 +14,12 @@ from debugkit import RunWriter
 STEPS = 12
 
 
-def write_synthetic_run(path: Path, name: str = "synthetic", seed: int = 0) -> Path:
+def write_synthetic_run(path: Path, name: str = "synthetic", seed: int = 0, status: str = "finished") -> Path:
     """A run with every kind of record, values chosen so each step's value is distinct."""
     rng = torch.Generator().manual_seed(seed)
     config = {"lr": 0.05, "batch_size": 32, "optimizer": {"name": "sgd", "momentum": 0.9},
               "layers": [64, 32], "augment": None, "use_bn": False}
-    w = RunWriter(path, meta={"name": name, "status": "finished", "config": config, "seed": seed,
+    w = RunWriter(path, meta={"name": name, "status": status, "config": config, "seed": seed,
                               "preset": "standard", "model": {"class": "MLP", "num_params": 1234, "layers": []}})
     for s in range(STEPS):
         vals = {"loss": 2.3 * math.exp(-0.1 * s) + 0.01 * seed, "grad_norm": 1.0 + 0.1 * s, "lr": 0.05,

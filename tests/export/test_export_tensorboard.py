@@ -139,6 +139,17 @@ def test_hparams_hold_config_and_final_metrics(tb_synthetic, synthetic_run):
     assert series(tb_synthetic, "final/steps")[1][0] == STEPS
 
 
+def test_events_are_written_in_step_order(synthetic_run, tmp_path):
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    out = export_tensorboard(synthetic_run, tmp_path)
+    (events_file,) = [f for f in (out / "synthetic").glob("events.out.tfevents.*")
+                      if any(v.tag == "debugkit/loss" for e in EventFileLoader(str(f)).Load() for v in e.summary.value)]
+    steps = [e.step for e in EventFileLoader(str(events_file)).Load()
+             if e.HasField("summary") and not e.summary.value[0].tag.startswith(("epoch/", "run/"))]
+    assert steps == sorted(steps) and steps[-1] == STEPS - 1
+
+
 def test_monitor_run_round_trips(monitor_run, tmp_path):
     """A real run (preset standard): every scalar, every layer series, the gradient histogram."""
     out = export_tensorboard(monitor_run, tmp_path)

@@ -137,6 +137,16 @@ def test_monitor_run(monitor_run, wandb_env, tmp_path):
     assert [r["epoch/val_loss"] for r in rows] == pytest.approx(monitor_run.epochs["val_loss"].tolist())
 
 
+def test_crashed_run_is_a_failed_wandb_run(wandb_env, tmp_path):
+    from export_runs import write_synthetic_run
+
+    path = write_synthetic_run(tmp_path / "crashed", name="crashed", status="crashed")
+    rec = read(export_wandb(path, project="debugkit-tests", dir=tmp_path / "wb"), wandb_env)
+    assert rec.exit_code == 1
+    assert rec.summary["status"] == "crashed"
+    assert len(rec.series("debugkit/loss")) == STEPS  # everything recorded is still there
+
+
 def test_study_folder_is_refused_with_advice(tmp_path):
     from export_runs import write_synthetic_run
 

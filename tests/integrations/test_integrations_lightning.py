@@ -204,12 +204,34 @@ def test_crash_marks_the_run_and_detaches(tmp_path):
     assert "step" not in vars(tr.optimizers[0])
 
 
-def test_default_run_dir_is_under_default_root_dir(tmp_path):
+def test_default_run_dir_is_under_default_root_dir_and_new_per_fit(tmp_path):
     cb = DebugkitCallback()
     trainer(tmp_path, cb, max_epochs=1, logger=False, limit_train_batches=2).fit(TinyModule(), loader(0))
-    assert cb.run_dir.parent == tmp_path / "debugkit"
-    assert cb.run_dir.name.endswith("-tinymodule")
+    first = cb.run_dir
+    assert first.parent == tmp_path / "debugkit"
+    assert first.name.endswith("-tinymodule")
     assert len(cb.run.scalars) == 2
+    trainer(tmp_path, cb, max_epochs=1, logger=False, limit_train_batches=3).fit(TinyModule(), loader(0))
+    assert cb.run_dir != first and cb.run_dir.parent == first.parent
+    assert len(cb.run.scalars) == 3 and len(debugkit.load_run(first).scalars) == 2
+
+
+@pytest.mark.filterwarnings("ignore:.*callbacks used to create the checkpoint.*")
+def test_resumed_fit_continues_the_step_axis(tmp_path):
+    torch.manual_seed(5)
+    first = TinyModule()
+    tr = trainer(tmp_path, DebugkitCallback(run_dir=tmp_path / "run"), max_epochs=1, logger=False,
+                 enable_checkpointing=True)
+    tr.fit(first, loader(0))
+    ckpt = tr.checkpoint_callback.best_model_path
+    second = TinyModule()
+    tr2 = trainer(tmp_path, DebugkitCallback(run_dir=tmp_path / "run"), max_epochs=2, logger=False)
+    tr2.fit(second, loader(0), ckpt_path=ckpt)
+    run = debugkit.load_run(tmp_path / "run")
+    assert run.scalars.index.tolist() == list(range(tr2.global_step)) == list(range(2 * BATCHES))
+    np.testing.assert_allclose(run.scalars["loss"].to_numpy(float), first.batch_losses + second.batch_losses,
+                               rtol=1e-12)
+    assert run.epochs["epoch"].tolist() == [0, 1] and run.meta["status"] == "finished"
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
