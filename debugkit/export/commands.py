@@ -9,7 +9,7 @@ The CLI only parses arguments and calls these::
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 from debugkit.export.sources import named_runs
 from debugkit.export.tensorboard_export import export_tensorboard

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, Union
 
 from debugkit.export.records import safe_name
 from debugkit.store.reader import Run, RunNotFoundError, list_runs, load_run
 
-RunLike = Union[Run, str, os.PathLike]
+RunLike = Run | str | os.PathLike
 
 
 def _expand(item: RunLike) -> list[tuple[str, Run]]:

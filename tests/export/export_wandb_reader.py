@@ -36,7 +36,7 @@ class WandbRecords:
 
 def _leet(args: list[str], env: dict) -> str:
     proc = subprocess.run([sys.executable, "-m", "wandb", "leet", "inspect", *args], capture_output=True,
-                          text=True, timeout=120, env=env)
+                          text=True, timeout=120, env=env, check=False)
     if proc.returncode != 0:
         raise ReaderUnavailable(f"`wandb leet inspect {' '.join(args)}` failed ({proc.returncode}): "
                                 f"{(proc.stderr or proc.stdout).strip()[-500:]}")

@@ -14,8 +14,8 @@ from debugkit.export import export_tensorboard
 from debugkit.export.records import final_metrics, flat_config
 
 pytest.importorskip("tensorboard", reason="the TensorBoard export needs `pip install tensorboard`")
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
-from tensorboard.plugins.hparams import plugin_data_pb2  # noqa: E402
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import plugin_data_pb2
 
 TEXT_COLUMNS = {"grad_estimator"}
 
@@ -177,7 +177,7 @@ def test_study_exports_one_subdirectory_per_run(tmp_path):
     out = export_tensorboard(study, tmp_path / "tb")
     assert sorted(p.name for p in out.iterdir()) == ["lr0.1__seed0", "lr0.1__seed1"]
     for sub, run in (("lr0.1__seed0", a), ("lr0.1__seed1", b)):
-        steps, values = series(accumulate(out / sub), "debugkit/loss")
+        _, values = series(accumulate(out / sub), "debugkit/loss")
         np.testing.assert_allclose(values, run.scalars["loss"].to_numpy(float), rtol=1e-6)
     # a list of runs with the same name: distinct sub-directories, each with its own values
     out2 = export_tensorboard([a, b.path], tmp_path / "tb2")

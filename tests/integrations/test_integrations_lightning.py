@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - older package name
     from pytorch_lightning.loggers import CSVLogger
     from pytorch_lightning.utilities import grad_norm
 
-from debugkit.integrations.lightning import ClosureFirst, DebugkitCallback  # noqa: E402
+from debugkit.integrations.lightning import ClosureFirst, DebugkitCallback
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:.*does not have many workers.*"),
@@ -80,9 +80,10 @@ def loader(seed: int = 0, batches: int = BATCHES):
 
 
 def trainer(tmp_path, callback, **kw):
-    opts = dict(max_epochs=2, accelerator="cpu", devices=1, log_every_n_steps=1, enable_checkpointing=False,
-                enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path,
-                logger=CSVLogger(tmp_path / "logs", name="tiny"), callbacks=[callback])
+    opts = {"max_epochs": 2, "accelerator": "cpu", "devices": 1, "log_every_n_steps": 1,
+            "enable_checkpointing": False, "enable_progress_bar": False, "enable_model_summary": False,
+            "default_root_dir": tmp_path, "logger": CSVLogger(tmp_path / "logs", name="tiny"),
+            "callbacks": [callback]}
     opts.update(kw)
     return L.Trainer(**opts)
 
@@ -98,8 +99,8 @@ def fitted(tmp_path_factory):
     tr = trainer(tmp, cb)
     tr.fit(module, loader(0), loader(1))
     csv = pd.read_csv(f"{tr.logger.log_dir}/metrics.csv")
-    return dict(cb=cb, module=module, trainer=tr, run=debugkit.load_run(tmp / "run"), csv=csv,
-                backward_before=backward_before)
+    return {"cb": cb, "module": module, "trainer": tr, "run": debugkit.load_run(tmp / "run"), "csv": csv,
+            "backward_before": backward_before}
 
 
 def test_run_directory_loads_and_is_finished(fitted):
@@ -235,10 +236,10 @@ def test_resumed_fit_continues_the_step_axis(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    (dict(preset="nope"), ValueError, "unknown preset"),
-    (dict(max_steps=3), ValueError, r"Trainer\(max_steps=...\)"),
-    (dict(max_time=3.0), ValueError, r"Trainer\(max_time=...\)"),
-    (dict(optimizer=None), TypeError, "first optimizer"),
+    ({"preset": "nope"}, ValueError, "unknown preset"),
+    ({"max_steps": 3}, ValueError, r"Trainer\(max_steps=...\)"),
+    ({"max_time": 3.0}, ValueError, r"Trainer\(max_time=...\)"),
+    ({"optimizer": None}, TypeError, "first optimizer"),
 ])
 def test_arguments_are_checked_at_construction(kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -247,7 +248,7 @@ def test_arguments_are_checked_at_construction(kwargs, error, match):
 
 def test_run_before_fit_says_so():
     with pytest.raises(RuntimeError, match="trainer.fit"):
-        DebugkitCallback().run
+        _ = DebugkitCallback().run
 
 
 def test_lbfgs_is_refused_with_a_warning(tmp_path):
@@ -286,7 +287,7 @@ def test_closure_first_with_a_plain_loop(tmp_path):
 def train_with_closures(model, opt, sched, loss_fn, run_dir, losses, norms):
     with debugkit.Monitor(model, opt, loss_fn=loss_fn, run_dir=run_dir) as mon:
         for x, y in loader(4):
-            def closure():
+            def closure(x=x, y=y):
                 opt.zero_grad()
                 loss = loss_fn(model(x), y)
                 loss.backward()
