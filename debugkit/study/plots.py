@@ -132,8 +132,12 @@ def lr_batch_heatmap(table: pd.DataFrame, lrs: Sequence[float], batch_sizes: Seq
                 row = table.loc[key]
                 grid[i, j] = row.get(f"{metric}_mean", np.nan)
                 mean, std, n = grid[i, j], row.get(f"{metric}_std", np.nan), int(row.get("n", 0))
-                text[i][j] = "diverged" if not np.isfinite(mean) else (
-                    f"{mean:.3f}\n± {std:.3f}" if n > 1 else f"{mean:.3f}\n(n=1)")
+                if n == 0:
+                    text[i][j] = "no finished run"
+                elif not np.isfinite(mean):
+                    text[i][j] = "diverged"
+                else:
+                    text[i][j] = f"{mean:.3f}\n± {std:.3f}" if n > 1 else f"{mean:.3f}\n(n=1)"
                 if row.get("n_diverged", 0) and np.isfinite(mean):
                     text[i][j] += f"\n{int(row['n_diverged'])} div."
     lower = "loss" in metric
@@ -155,7 +159,7 @@ def lr_batch_heatmap(table: pd.DataFrame, lrs: Sequence[float], batch_sizes: Seq
                 key = f"lr={lrs[j]:g}, bs={batch_sizes[i]}"
                 ax.text(j, i, text[i][j], ha="center", va="center", fontsize=7,
                         color="white" if dark else "#222222")
-                if key == best:
+                if key == best and np.isfinite(v):
                     ax.add_patch(_frame(j, i))
         for spine in ax.spines.values():
             spine.set_visible(False)

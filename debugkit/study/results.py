@@ -119,7 +119,7 @@ def variant_table(runs: pd.DataFrame, params: list[str]) -> pd.DataFrame:
         row: dict[str, Any] = {"variant": variant}
         for p in params:
             row[p] = g[p].iloc[0] if p in g else None
-        ok = g[g["status"] != "crashed"]
+        ok = g[~g["status"].isin(["crashed", "missing"])]
         row["n"] = len(ok)
         row["n_diverged"] = int((g["status"] == "diverged").sum())
         row["n_crashed"] = int((g["status"] == "crashed").sum())

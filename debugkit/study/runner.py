@@ -121,6 +121,13 @@ def run_study(
     result.figures = _figures(result, jobs)
     result.elapsed = time.perf_counter() - t0
     result.save()
+    crashed = runs[runs["status"] == "crashed"]
+    if len(crashed) == len(runs):
+        first = crashed.iloc[0]
+        raise RuntimeError(
+            f"all {len(runs)} runs of study {d.name!r} crashed; the first ({first['run_dir']}) with "
+            f"{first.get('error', 'an unknown error')}. Details in {out_dir / 'runs.csv'}."
+        )
     return result
 
 

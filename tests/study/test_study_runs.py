@@ -138,3 +138,11 @@ name = "softmax"
     result = run_study(path, out_dir=tmp_path / "out", workers=1, progress=False)
     assert result.definition.name == "from-file" and len(result.runs) == 4
     assert list(result.table.index) == ["lr=0.1, bs=64", "lr=0.5, bs=64"]
+
+
+def test_a_study_whose_runs_all_crash_says_why(tmp_path):
+    bad = TrainConfig(model={"name": "3c3d"}, epochs=1)  # needs 3x32x32 images, digits are 1x8x8
+    with pytest.raises(RuntimeError, match=r"all 2 runs .* crashed.*3c3d.*\(3, 32, 32\)"):
+        run_study("seeds", bad, out_dir=tmp_path, seeds=2, workers=1, progress=False)
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    assert (runs["status"] == "crashed").all() and runs["error"].str.contains("ValueError").all()
