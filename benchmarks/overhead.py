@@ -5,9 +5,10 @@ Setting (Cockpit's own benchmark problem): DeepOBS ``cifar10_3c3d`` (3 conv + 3 
 Every configuration trains its own copy of the model on the same batches; the
 configurations are measured **interleaved, round by round**, so that a noisy machine
 slows all of them alike, and each is reported relative to plain training measured in
-the same rounds.  Cockpit keeps global state, so two Cockpit instances cannot share a
-process: each Cockpit configuration is measured in its own group, interleaved with
-plain training and with debugkit computing the same quantities.
+the same rounds.  Cockpit keeps global state (a second Cockpit in one process fails),
+so every group of configurations runs in its own fresh process: each Cockpit
+configuration interleaved with plain training and with debugkit computing the same
+quantities, and debugkit's own presets interleaved with plain training.
 
 * ``every_step``: every instrument runs every step; the ratio of median step times.
 * ``every_10``: instruments run every 10th step; the ratio of mean step times over whole
@@ -30,6 +31,7 @@ import copy
 import io
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -100,7 +102,9 @@ class Runner:
 def measure(keys: list[str], interval: int, rounds: int, steps_per_round: int) -> dict[str, float]:
     """Interleaved timing; returns ratio to plain per key."""
     torch.manual_seed(0)
-    base = ThreeCThreeD(10)
+    net = ThreeCThreeD(10)
+    # one flat Sequential: BackPACK's second-order extensions (Cockpit business/full) need it
+    base = nn.Sequential(*net.features, *net.classifier)
     g = torch.Generator().manual_seed(0)
     batches = [(torch.randn(BATCH, 3, 32, 32, generator=g), torch.randint(0, 10, (BATCH,), generator=g))
                for _ in range(4)]
@@ -122,14 +126,29 @@ def measure(keys: list[str], interval: int, rounds: int, steps_per_round: int) -
     return {k: agg(v) / plain for k, v in times.items()} | {"plain_seconds": plain}
 
 
+def _measure_in_subprocess(group: list[str], interval: int, rounds: int, spr: int) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--group", ",".join(group), "--interval", str(interval),
+           "--rounds", str(rounds), "--steps-per-round", str(spr)]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):])
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="2 rounds, no Cockpit/debugkit 'full' configurations")
     ap.add_argument("--no-cockpit", action="store_true", help="skip Cockpit (not installed, or too slow)")
     ap.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
+    ap.add_argument("--group", help=argparse.SUPPRESS)  # internal: measure one group in this process
+    ap.add_argument("--interval", type=int, default=1, help=argparse.SUPPRESS)
+    ap.add_argument("--steps-per-round", type=int, default=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     torch.set_num_threads(2)
+    if args.group:
+        out = measure(args.group.split(","), args.interval, args.rounds, args.steps_per_round)
+        print("RESULT " + json.dumps(out))
+        return out
     rounds = 2 if args.quick else args.rounds
 
     ours = ["debugkit_economy", "debugkit_standard", "debugkit_full",
@@ -158,7 +177,8 @@ def main(argv=None) -> dict:
         results[label] = {}
         for group in groups:
             print(f"measuring {label}: {', '.join(group[1:])} ...", file=sys.stderr)
-            results[label].update(measure(group, interval, rounds, spr))
+            out = _measure_in_subprocess(group, interval, rounds, spr)
+            results[label].update({k: v for k, v in out.items() if k not in results[label]})
 
     print(f"\nStep time relative to plain training (3c3d, batch {BATCH}, 2 threads; "
           f"plain = {results['every_step']['plain_seconds'] * 1000:.0f} ms/step)\n")

@@ -34,7 +34,7 @@ def _finding_entry(i: int, s: Step) -> Entry:
     figs = [Figure(f"Observation for `{f.id}` in the run before the change", runs=(s.before,),
                    name=FIGURE_FOR.get(f.id, "loss"), section="observation")]
     if s.after is None:
-        return Entry(title=f"{i}. {f.title}", observation=observation, hypothesis=f.hypothesis,
+        return Entry(title=f.title, observation=observation, hypothesis=f.hypothesis,
                      experiment=Experiment(description=f.suggestion), result=Result(text=s.note),
                      verdict="inconclusive", figures=figs, runs=[s.before])
     gone = f.id not in s.remaining
@@ -50,7 +50,7 @@ def _finding_entry(i: int, s: Step) -> Entry:
     name = "learning_curves" if _curves_available(s.before, s.after) else "loss"
     figs.append(Figure("Before (first run) and after the change", runs=(s.before, s.after), name=name,
                        section="result"))
-    return Entry(title=f"{i}. {f.title}", observation=observation, hypothesis=f.hypothesis,
+    return Entry(title=f.title, observation=observation, hypothesis=f.hypothesis,
                  experiment=Experiment(description=f"{f.suggestion} Applied to a copy of the script:",
                                        code_diff=s.diff or None),
                  result=Result(text=result, metrics=table), verdict=s.verdict, figures=figs,
@@ -66,7 +66,7 @@ def _tuning_entry(i: int, s: Step) -> Entry:
     runs = tuple(g[2] for g in grid)
     name = "learning_curves" if _curves_available(*runs) else "loss"
     return Entry(
-        title=f"{i}. {s.title}",
+        title=s.title,
         observation=f"With the bugs fixed the run reaches {s.metrics_before.describe()}.",
         hypothesis="The learning rate (and batch size) inherited from the bugged script need not be the best for "
                    "the fixed one; a small grid around the current values shows whether tuning helps.",
