@@ -189,6 +189,7 @@ class DebugkitCallback(pl.Callback):
 
     # ---------------------------------------------------------------- attach / detach
     def on_fit_start(self, trainer, pl_module) -> None:
+        self.monitor, self.run_dir = None, None
         if not trainer.is_global_zero or self.monitor_kwargs.get("enabled") is False:
             return
         optimizers = list(trainer.optimizers)

@@ -186,6 +186,28 @@ def test_submodule_named_by_model(tmp_path):
     assert run.scalars["output_entropy"].notna().all()  # the monitor saw the forward pass
 
 
+def test_manual_optimization(tmp_path):
+    class Manual(TinyModule):
+        def __init__(self):
+            super().__init__()
+            self.automatic_optimization = False
+
+        def training_step(self, batch, batch_idx):
+            opt = self.optimizers()
+            opt.zero_grad()
+            loss = self.loss_fn(self(batch[0]), batch[1])
+            self.batch_losses.append(loss.item())
+            self.manual_backward(loss)
+            opt.step()  # Lightning calls on_before_optimizer_step (the grad norm) in here
+
+    torch.manual_seed(6)
+    module = Manual()
+    trainer(tmp_path, DebugkitCallback(run_dir=tmp_path / "run"), max_epochs=1, logger=False).fit(module, loader(0))
+    run = debugkit.load_run(tmp_path / "run")
+    np.testing.assert_allclose(run.scalars["loss"].to_numpy(float), module.batch_losses, rtol=1e-12)
+    np.testing.assert_allclose(run.scalars["grad_norm"].to_numpy(float), module.step_grad_norms, rtol=1e-5)
+
+
 def test_unknown_submodule(tmp_path):
     cb = DebugkitCallback(run_dir=tmp_path / "run", model="encoder")
     with pytest.raises(ValueError, match="no submodule 'encoder'"):
