@@ -9,6 +9,9 @@ training steps) with loss, accuracy, the model's mode, and two leakage signals:
   (fingerprints: a fixed random projection of each flattened input);
 * ``feature_mean_abs`` — mean |per-feature mean| of the evaluated inputs: ≈ 0 to float
   precision when the evaluation data were normalised with their *own* statistics.
+
+Each block also gets ``val_set``, an identifier of *which* inputs were evaluated, so the
+set evaluated every epoch (validation) is told apart from one evaluated once (test).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class EvalBlock:
     train_mode: int = 0
     overlap: int = 0
     feat_sum: Tensor | None = None
+    fp_sum: float = 0.0
 
 
 @dataclass
@@ -77,6 +81,7 @@ class EvalCapture:
         if isinstance(x, Tensor) and x.is_floating_point() and x.shape[0] == n:
             fps = fingerprints(x, self.proj)
             b.overlap += sum(1 for f in fps if f in self.train_fp)
+            b.fp_sum += sum(fps)
             s = x.detach().reshape(n, -1).double().sum(0)
             b.feat_sum = s if b.feat_sum is None or b.feat_sum.shape != s.shape else b.feat_sum + s
         self.last_logits = None
@@ -87,7 +92,9 @@ class EvalCapture:
         if b is None or b.n == 0:
             return None
         self.blocks += 1
-        rec = {"val_loss": b.loss_sum / b.n, "val_n": b.n, "val_train_mode": b.train_mode / b.n,
+        # which data were evaluated: the same set (e.g. validation, every epoch) gets the same id
+        rec = {"val_loss": b.loss_sum / b.n, "val_n": b.n, "val_set": f"{b.n}:{b.fp_sum:.3f}",
+               "val_train_mode": b.train_mode / b.n,
                "val_overlap": b.overlap / b.n if self.train_fp else None, "source": "captured"}
         if b.classified:
             rec["val_acc"] = b.correct / b.classified

@@ -130,7 +130,7 @@ FINDING_TYPES: dict[str, FindingType] = {t.id: t for t in [
        "Each validation feature has mean {mean:.1e} (≈ 0 to float precision): the validation data were "
        "standardised with their own statistics instead of the training set's.",
        "Normalise validation and test data with the training mean and std.", {"action": "train_stat_normalization"}),
-    _T("augmentation_too_strong", "Augmentation destroys the signal", "cause", "warning",
+    _T("bad_augmentation", "Augmentation destroys the signal", "cause", "warning",
        "Accuracy on augmented training batches ({train_acc:.0%}) stays far below validation accuracy "
        "({val_acc:.0%}): the augmentation makes training samples harder than real ones (e.g. rotations that turn "
        "6 into 9).",
@@ -181,7 +181,7 @@ EXPLAINS: dict[str, set[str]] = {
     "label_noise": {"overfitting", "underfitting", "loss_stalled", "lr_too_low"},
     "unshuffled_data": {"loss_oscillating", "loss_stalled", "underfitting", "lr_too_high", "exploding_gradients"},
     "eval_mode_training": {"overfitting", "underfitting"},
-    "augmentation_too_strong": {"underfitting", "loss_stalled"},
+    "bad_augmentation": {"underfitting", "loss_stalled"},
     "lr_too_low": {"loss_stalled", "underfitting"},
     "batch_mixing": {"loss_stalled", "underfitting"},
     "loss_diverged": {"exploding_gradients", "loss_oscillating"},

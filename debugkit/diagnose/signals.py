@@ -185,6 +185,10 @@ class Signals:
         ep = self.epochs
         if not len(ep) or "val_loss" not in ep.columns:
             return ep.iloc[0:0]
+        if "val_set" in ep.columns and ep["val_set"].notna().any():
+            mode = ep["val_set"].dropna().mode()
+            if len(mode):
+                return ep[ep["val_set"] == mode.iloc[0]]
         if "val_n" in ep.columns and ep["val_n"].notna().any():
             n = pd.to_numeric(ep["val_n"], errors="coerce")
             mode = n.mode()
@@ -199,3 +203,7 @@ class Signals:
         if not len(ep) or "val_n" not in ep.columns:
             return ep.iloc[0:0]
         return ep[~ep.index.isin(self.val_epochs.index) & ep["val_n"].notna()]
+
+    def lr_increasing(self) -> bool:
+        lr = self.finite("lr")
+        return len(lr) > 10 and float(lr.iloc[-1]) > 20 * float(lr.iloc[0])

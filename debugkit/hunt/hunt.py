@@ -36,7 +36,7 @@ FIGURE_FOR = {
     "clip_too_aggressive": "distance", "weight_decay_too_high": "distance", "lr_schedule_increasing": "loss",
     "unshuffled_data": "loss", "label_noise": "learning_curves", "eval_mode_training": "learning_curves",
     "val_from_train_split": "learning_curves", "val_own_normalization": "learning_curves",
-    "augmentation_too_strong": "learning_curves", "batch_too_noisy": "gradient_tests",
+    "bad_augmentation": "learning_curves", "batch_too_noisy": "gradient_tests",
     "wrong_initial_loss": "loss", "overfitting": "learning_curves", "underfitting": "learning_curves",
     "batch_mixing": "loss",
 }

@@ -82,8 +82,8 @@ def val_own_normalization(sig):
     return make_finding("val_own_normalization", 0.8, {"mean": float(m.median()), "train_input_mean": train_mean})
 
 
-@rule("augmentation_too_strong")
-def augmentation_too_strong(sig):
+@rule("bad_augmentation")
+def bad_augmentation(sig):
     val = _val(sig)
     train = sig.finite("train_acc")
     if val is None or len(val) < 2 or len(train) < 20:
@@ -95,4 +95,4 @@ def augmentation_too_strong(sig):
     tm = sig.col("model_training")
     if len(tm) and float(tm.mean()) < 0.5:
         return None  # training in eval mode explains nothing here; another rule covers it
-    return make_finding("augmentation_too_strong", min(0.5 + (v - t), 0.9), {"train_acc": t, "val_acc": v})
+    return make_finding("bad_augmentation", min(0.5 + (v - t), 0.9), {"train_acc": t, "val_acc": v})

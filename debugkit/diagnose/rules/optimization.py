@@ -70,7 +70,22 @@ def lr_too_high(sig):
 @rule("lr_too_low")
 def lr_too_low(sig):
     """Steps consistently stop short of the minimum along their direction (α < 0), the loss
-    falls slowly but steadily (not converged, not stuck), and updates are small."""
+    falls slowly but steadily (not converged, not stuck), and updates are small.
+
+    With a growing learning-rate schedule only the start of the run (before the learning
+    rate has grown tenfold) is judged: a schedule can start far too low."""
+    if sig.lr_increasing():
+        from debugkit.diagnose.signals import Signals
+
+        lr = sig.finite("lr")
+        grown = lr[lr > 10 * float(lr.iloc[0])]
+        end = int(grown.index[0]) - 1 if len(grown) else None
+        if end is None or end < 20:
+            return None
+        early = Signals(sig.run, upto=min(end, sig.upto) if sig.upto is not None else end)
+        if early.lr_increasing():
+            return None
+        return lr_too_low(early)
     if sig.steps < 20 or sig.first_nonfinite_step is not None:
         return None
     ratio = sig.median("update_ratio", frac=0.5)
@@ -79,8 +94,6 @@ def lr_too_low(sig):
     if not math.isfinite(drop) or len(alpha) < 10:
         return None
     lr = sig.finite("lr")
-    if len(lr) > 10 and float(lr.iloc[-1]) > 20 * float(lr.iloc[0]):
-        return None  # an increasing schedule is a different problem
     a_med = float(alpha.iloc[len(alpha) // 2:].median())
     a_neg = float((alpha.iloc[len(alpha) // 2:] < 0).mean())
     loss = sig.finite("loss")
