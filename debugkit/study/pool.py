@@ -16,7 +16,7 @@ import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 
 def init_worker() -> None:
@@ -89,8 +89,3 @@ def run_payloads(payloads: list[dict[str, Any]], *, workers: int, progress: bool
     finally:
         bar.close()
     return results
-
-
-def chunks(items: Iterable[Any], n: int) -> list[list[Any]]:
-    items = list(items)
-    return [items[i::n] for i in range(n)]

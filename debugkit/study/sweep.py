@@ -338,7 +338,7 @@ def _run_workers(spec: dict[str, Any], remaining: int, workers: int, progress: b
     stop = _Progress(spec, remaining, progress)
     try:
         if workers == 1:
-            sweep_worker(spec, shares[0], 0, in_process=True)
+            sweep_worker(spec, shares[0], 0, in_process=True, callbacks=[lambda study, trial: stop.bar.update(1)])
             return
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
@@ -381,7 +381,8 @@ class _Progress:
         self.bar.close()
 
 
-def sweep_worker(spec: dict[str, Any], n_trials: int, worker: int, in_process: bool = False) -> int:
+def sweep_worker(spec: dict[str, Any], n_trials: int, worker: int, in_process: bool = False,
+                 callbacks: list | None = None) -> int:
     """Run up to ``n_trials`` trials of the study in ``spec`` (one process; also used by other machines)."""
     import optuna
     from optuna.study import MaxTrialsCallback
@@ -399,7 +400,8 @@ def sweep_worker(spec: dict[str, Any], n_trials: int, worker: int, in_process: b
     study.optimize(
         objective,
         n_trials=n_trials,
-        callbacks=[MaxTrialsCallback(spec["n_trials"], states=(TrialState.COMPLETE, TrialState.PRUNED))],
+        callbacks=[MaxTrialsCallback(spec["n_trials"], states=(TrialState.COMPLETE, TrialState.PRUNED)),
+                   *(callbacks or [])],
         catch=(Exception,),
         gc_after_trial=False,
     )
