@@ -136,7 +136,8 @@ def train(
     state = _prepare_run_dir(run_dir, config, resume)
 
     # Seed inside a forked RNG: the caller's random state is left as it was.
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    cuda = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
         torch.manual_seed(config.seed)
         return _Trainer(config, run_dir, device, progress, on_epoch, state, meta or {}).run()
 
