@@ -118,7 +118,8 @@ FINDING_TYPES: dict[str, FindingType] = {t.id: t for t in [
     _T("label_noise", "Labels do not match inputs", "cause", "error",
        "Training accuracy reaches {train_acc:.0%} but validation stays at {val_acc:.0%} (chance: {chance:.0%}): "
        "the model memorises but nothing generalises, as if labels were misaligned with inputs.",
-       "Check that images and labels are indexed/shuffled together; plot a few samples with their labels.", {}),
+       "Check that images and labels are indexed/shuffled together; plot a few samples with their labels.",
+       {"action": "align_labels"}),
     _T("eval_mode_training", "Model in the wrong mode", "cause", "error",
        "{what}",
        "Call model.train() before the training loop of each epoch and model.eval() before evaluation.",

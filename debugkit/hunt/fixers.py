@@ -279,6 +279,21 @@ def optimize_all_params(source: str, finding: Finding) -> str | None:
         if m:
             lines[i] = line[: m.start(2)] + "model.parameters()" + line[m.end(2):]
             return "".join(lines)
+    # a list of parameter groups spanning several lines: optimise every parameter instead
+    text = "".join(lines)
+    for m in re.finditer(r"(?:optim\.\w+|SGD|Adam|AdamW)\(\s*\[", text):
+        start = m.end() - 1
+        depth, j = 0, start
+        while j < len(text):
+            depth += {"[": 1, "]": -1}.get(text[j], 0)
+            if depth == 0:
+                break
+            j += 1
+        group = text[start:j + 1]
+        if ".parameters()" not in group:
+            continue
+        base = re.search(r"(\w+)(?:\[\d+\]|\.\w+)*\.parameters\(\)", group)
+        return text[:start] + f"{base.group(1) if base else 'model'}.parameters()" + text[j + 1:]
     return None
 
 
@@ -358,6 +373,14 @@ def normalize_inputs(source: str, finding: Finding) -> str | None:
 
 @fixer("train_stat_normalization")
 def train_stat_normalization(source: str, finding: Finding) -> str | None:
+    """Evaluation data standardised with their own statistics → the training statistics."""
+    stats = re.search(r"^\s*(\w+)\s*,\s*(\w+)\s*=\s*X_?train\w*\.mean\([^)]*\)\s*,\s*X_?train\w*\.std\(",
+                      source, re.M | re.I)
+    own = re.search(r"^(\s*)(\w+)\s*=\s*\(\s*\2\s*-\s*\2\.mean\([^)]*\)\s*\)\s*/\s*\(?\s*\2\.std\([^)]*\)\s*\)?[^\n]*$",
+                    source, re.M)
+    if stats and own and "train" not in own.group(2).lower():
+        line = f"{own.group(1)}{own.group(2)} = ({own.group(2)} - {stats.group(1)}) / {stats.group(2)}"
+        return source[: own.start()] + line + source[own.end():]
     m = re.search(r"^(\s*)(X_?val\w*)\s*=\s*\(\s*\2\s*-\s*\2\.mean\(([^)]*)\)\s*\)\s*/\s*\(?\s*\2\.std\(([^)]*)\)([^\n]*)$",
                   source, re.M | re.I)
     if not m:
@@ -374,6 +397,16 @@ def train_stat_normalization(source: str, finding: Finding) -> str | None:
 def separate_validation(source: str, finding: Finding) -> str | None:
     """Validation indices taken from the training indices → take them from the held-out rest."""
     lines = source.splitlines(keepends=True)
+    # train_idx = perm[360:] overlapping val_idx = perm[360:720]: drop the validation indices from training
+    tr = next((i for i, l in enumerate(lines) if re.match(r"^\s*train\w*idx\w*\s*=", l)), None)
+    va = next((i for i, l in enumerate(lines) if re.match(r"^\s*val\w*idx\w*\s*=", l)), None)
+    if tr is not None and va is not None and not re.search(r"\b(isin|setdiff1d)\(", source):
+        tname = re.match(r"^\s*(\w+)", lines[tr]).group(1)
+        vname = re.match(r"^\s*(\w+)", lines[va]).group(1)
+        at = max(tr, va)
+        isin = "np.isin" if re.search(r"^import numpy as np", source, re.M) else "torch.isin"
+        lines.insert(at + 1, f"{_indent(lines[at])}{tname} = {tname}[~{isin}({tname}, {vname})]\n")
+        return "".join(lines)
     for i, line in enumerate(lines):
         m = re.match(r"^(\s*)(val\w*)\s*=\s*(train\w*)\[([^\]]*)\]\s*$", line)
         if m:
@@ -389,10 +422,39 @@ def weaken_augmentation(source: str, finding: Finding) -> str | None:
     m = re.search(rf"(RandomRotation\(\s*(?:degrees\s*=\s*)?)(\(\s*{_NUM}\s*,\s*{_NUM}\s*\)|{_NUM})", source)
     if m:
         return source[: m.start(2)] + "15" + source[m.end(2):]
+    for line in source.splitlines(keepends=True):
+        if "rotat" not in line.lower():
+            continue
+        m = re.search(rf"((?:degrees|angles?|max_angle)\s*=\s*)\(\s*({_NUM})\s*,\s*({_NUM})\s*\)", line)
+        if m and float(m.group(3)) - float(m.group(2)) > 60:
+            new = line[: m.start()] + m.group(1) + "(-15, 15)" + line[m.end():]
+            return source.replace(line, new, 1)
     m = re.search(rf"(rotat\w*\([^)]*?(?:degrees|angle|max_angle)\s*=\s*)({_NUM})", source)
     if m and float(m.group(2)) > 30:
         return source[: m.start(2)] + "15" + source[m.end(2):]
     m = re.search(rf"(uniform_?\(\s*)({_NUM})(\s*,\s*)({_NUM})(\s*\))", source)
     if m and float(m.group(4)) - float(m.group(2)) >= 90:
         return source[: m.start(2)] + "-15" + m.group(3) + "15" + source[m.end(4):]
+    return None
+
+
+@fixer("align_labels")
+def align_labels(source: str, finding: Finding) -> str | None:
+    """Inputs and labels shuffled separately → one shared permutation."""
+    lines = source.splitlines(keepends=True)
+    shuffles = [(i, m.group(1)) for i, l in enumerate(lines)
+                for m in [re.match(r"^\s*(?:np\.random|random|rng)\.shuffle\(\s*(\w+)\s*\)", l)] if m]
+    xs = [(i, n) for i, n in shuffles if re.match(r"x", n, re.I)]
+    ys = [(i, n) for i, n in shuffles if re.match(r"(y|label|target)", n, re.I)]
+    if xs and ys:
+        (ix, nx), (iy, ny) = xs[0], ys[0]
+        ind = _indent(lines[ix])
+        new = [f"{ind}order = np.random.permutation(len({nx}))\n", f"{ind}{nx}, {ny} = {nx}[order], {ny}[order]\n"]
+        out = [l for k, l in enumerate(lines) if k not in (ix, iy)]
+        out[min(ix, iy):min(ix, iy)] = new
+        return "".join(out)
+    # a shuffle of the labels alone (no shuffle of the inputs): remove it
+    if ys and not xs:
+        del lines[ys[0][0]]
+        return "".join(lines)
     return None
