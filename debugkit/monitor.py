@@ -246,6 +246,7 @@ class Monitor:
         self._last_micro: _Micro | None = None
         self._loss_named = False
         self._extra: dict[str, float] = {}
+        self._callbacks: list[tuple[Callable[[int], Any], int]] = []
         self._gen = torch.Generator().manual_seed(0 if seed is None else int(seed))
 
         names = [i.instance_name for i in self.instruments]
@@ -384,6 +385,17 @@ class Monitor:
         if self.writer is not None:
             self.writer.event(kind, message, step=self.global_step)
             self.writer.flush()
+
+    def add_callback(self, fn: Callable[[int], Any], every: int = 1) -> None:
+        """Call ``fn(step)`` after every ``every``-th step is saved (e.g. a live dashboard).
+
+        Example:
+            >>> live = debugkit.plot.LiveCockpit(monitor.run_dir, every=50)   # doctest: +SKIP
+            >>> monitor.add_callback(live.update, every=50)                     # doctest: +SKIP
+        """
+        if every < 1:
+            raise ValueError(f"add_callback(every=...) must be >= 1, got {every}")
+        self._callbacks.append((fn, int(every)))
 
     def record(self, **values: float) -> None:
         """Add scalars to the current step's record (e.g. values from your own code)."""
@@ -634,6 +646,9 @@ class Monitor:
         self._state = None
         self._ctx = None
         self.global_step += 1
+        for fn, every in self._callbacks:
+            if self.global_step % every == 0:
+                fn(self.global_step)
         if self.max_steps is not None and self.global_step >= self.max_steps:
             raise StopTraining(f"debugkit stopped training after {self.global_step} steps (max_steps)")
         if self.max_time is not None and time.perf_counter() - self._t_attach > self.max_time:
