@@ -1,0 +1,118 @@
+# %% [markdown]
+# # Handwritten digits with a small MLP
+#
+# A fully connected network trained with SGD and momentum on scikit-learn's 8x8 digits.
+# Images are standardised batch by batch inside the loops.
+#
+# Run it with `python train.py [--epochs N] [--seed S]`.
+
+# %%
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # utils.py sits one folder up
+from utils import load_raw_digits, print_epoch, report_result  # noqa: E402
+
+parser = argparse.ArgumentParser(description="Train an MLP on 8x8 digits.")
+parser.add_argument("--epochs", type=int, default=10)
+parser.add_argument("--seed", type=int, default=0)
+args = parser.parse_args()
+
+torch.manual_seed(args.seed)
+np.random.seed(args.seed)
+
+# %% [markdown]
+# ## Data
+# 1797 grey-scale images of 8x8 pixels with values 0..16. Stratified split: for every digit,
+# 20% of its images for testing, 20% for validation and the rest for training.
+
+# %%
+X, y = load_raw_digits()
+X = X / 16.0
+
+test_idx, val_idx, train_idx = [], [], []
+for digit in range(10):
+    idx = np.random.permutation(np.flatnonzero(y == digit))
+    n = len(idx) // 5
+    test_idx.append(idx[:n])
+    val_idx.append(idx[n : 2 * n])
+    train_idx.append(idx[2 * n :])
+test_idx, val_idx, train_idx = np.concatenate(test_idx), np.concatenate(val_idx), np.concatenate(train_idx)
+X_train, y_train = X[train_idx], y[train_idx]
+X_val, y_val = X[val_idx], y[val_idx]
+X_test, y_test = X[test_idx], y[test_idx]
+
+X_train, y_train = torch.tensor(X_train), torch.tensor(y_train)
+X_val, y_val = torch.tensor(X_val), torch.tensor(y_val)
+X_test, y_test = torch.tensor(X_test), torch.tensor(y_test)
+
+# the training set's mean image and pixel spread; batches are standardised with them on the fly
+mean, std = X_train.mean(dim=0), X_train.std()
+train_loader = DataLoader(TensorDataset(X_train, y_train), batch_size=32, shuffle=True)
+val_loader = DataLoader(TensorDataset(X_val, y_val), batch_size=64)
+test_loader = DataLoader(TensorDataset(X_test, y_test), batch_size=64)
+
+# %% [markdown]
+# ## Model
+
+# %%
+model = nn.Sequential(
+    nn.Linear(64, 64),
+    nn.ReLU(),
+    nn.Linear(64, 10),
+)
+criterion = nn.CrossEntropyLoss()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+# %% [markdown]
+# ## Training
+
+# %%
+for epoch in range(1, args.epochs + 1):
+    model.train()
+    total_loss, total_correct, total_seen = 0.0, 0, 0
+    for xb, yb in train_loader:
+        xb = (xb - mean) / std
+        optimizer.zero_grad()
+        output = model(xb)
+        loss = criterion(output, yb)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.item() * len(yb)
+        total_correct += (output.argmax(dim=1) == yb).sum().item()
+        total_seen += len(yb)
+    train_loss = total_loss / total_seen
+    train_acc = total_correct / total_seen
+
+    model.eval()
+    val_loss, val_correct = 0.0, 0
+    with torch.no_grad():
+        for xb, yb in val_loader:
+            xb = (xb - xb.mean(dim=0)) / xb.std()
+            logits = model(xb)
+            val_loss += criterion(logits, yb).item() * len(yb)
+            val_correct += (logits.argmax(dim=1) == yb).sum().item()
+    val_loss, val_acc = val_loss / len(y_val), val_correct / len(y_val)
+    print_epoch(epoch, train_loss, train_acc, val_loss, val_acc)
+
+# %% [markdown]
+# ## Test set
+# Evaluated once, at the very end.
+
+# %%
+model.eval()
+test_loss, test_correct = 0.0, 0
+with torch.no_grad():
+    for xb, yb in test_loader:
+        logits = model((xb - mean) / std)
+        test_loss += criterion(logits, yb).item() * len(yb)
+        test_correct += (logits.argmax(dim=1) == yb).sum().item()
+test_loss, test_acc = test_loss / len(y_test), test_correct / len(y_test)
+print(f"test_loss {test_loss:.4f} test_acc {test_acc:.4f}")
+report_result(train_loss, train_acc, val_loss, val_acc, test_loss, test_acc)
