@@ -15,7 +15,8 @@ from typing import Callable
 from debugkit.store.reader import RunNotFoundError
 
 #: Exceptions that mean "the user asked for something that cannot be done" (not a bug).
-USER_ERRORS = (RunNotFoundError, FileNotFoundError, NotADirectoryError, ValueError, KeyError)
+USER_ERRORS = (RunNotFoundError, FileNotFoundError, FileExistsError, NotADirectoryError, ValueError, KeyError,
+               ImportError)
 # (debugkit.logbook.LogbookError is a ValueError: its messages name the file, line and entry)
 
 COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}

@@ -345,7 +345,7 @@ class Monitor:
         # every loss module, including instances created inside the loop
         self._handles.append(nn.modules.module.register_module_forward_hook(self._on_any_module))
         if self.optimizer is not None:
-            self._handles.append(self.optimizer.register_step_pre_hook(lambda opt, a, k: self._pre_step()))
+            self._handles.append(self.optimizer.register_step_pre_hook(lambda opt, a, k: self._pre_step(a, k)))
             self._handles.append(self.optimizer.register_step_post_hook(lambda opt, a, k: self._post_step()))
         self._handles.append(BackwardWatch(self._on_backward))
 
@@ -377,7 +377,9 @@ class Monitor:
     def log(self, epoch: int, **metrics: Any) -> None:
         """Record per-epoch metrics, e.g. ``monitor.log(epoch, val_loss=0.4, val_acc=0.9)``."""
         if self.writer is not None:
-            self.writer.epoch(epoch, step=self.global_step, **metrics)
+            metrics.pop("epoch", None)
+            step = metrics.pop("step", self.global_step)
+            self.writer.epoch(epoch, step=step, **metrics)
             self.writer.flush()
 
     def note(self, message: str, kind: str = "note") -> None:
@@ -590,9 +592,26 @@ class Monitor:
             st.backward_losses.append(t.detach().item())
 
     # ------------------------------------------------------------------ step boundary
-    def _pre_step(self) -> None:
+    def _pre_step(self, args: tuple = (), kwargs: dict | None = None):
         if self._closed:
-            return
+            return None
+        replaced = None
+        # the hook receives step()'s arguments with the optimizer itself first
+        closure = (kwargs or {}).get("closure", args[1] if len(args) > 1 else None)
+        if callable(closure):
+            # optimizer.step(closure) (Lightning, LBFGS): the forward/backward happens inside
+            # step(). Evaluate it now so the instruments see this step's gradients, and hand the
+            # optimizer a closure that returns the same loss.
+            with torch.enable_grad():
+                loss = closure()
+
+            def cached(loss=loss):
+                return loss
+
+            if kwargs and "closure" in kwargs:
+                replaced = (args, {**kwargs, "closure": cached})
+            else:
+                replaced = ((args[0], cached, *args[2:]), kwargs or {})
         st = self._state or self._begin_step()
         self._ctx = ctx = StepContext(self, self.global_step, st)
         if st.used_micro():
@@ -614,6 +633,7 @@ class Monitor:
                 if p.grad is not None and p.grad.grad_fn is not None:
                     p.grad = p.grad.detach()
         self._monitor_time = time.perf_counter() - t0
+        return replaced
 
     def _post_step(self) -> None:
         if self._closed or getattr(self, "_ctx", None) is None:

@@ -323,3 +323,30 @@ def test_sigkill_mid_training_leaves_a_readable_run(tmp_path):
     again = debugkit.load_run(run_dir)
     assert 99999 not in again.scalars.index
     assert again.skipped_lines >= 0
+
+
+def test_optimizer_step_with_a_closure(tmp_path):
+    """Lightning and LBFGS-style loops run forward/backward inside optimizer.step(closure)."""
+    x, y = _data()
+    model = _mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss_fn = nn.CrossEntropyLoss()
+    mon = debugkit.Monitor(model, opt, loss_fn, preset="economy", run_dir=tmp_path / "cl", strict=True)
+    losses, norms = [], []
+    for s in range(4):
+        xb, yb = x[s * 16:(s + 1) * 16], y[s * 16:(s + 1) * 16]
+
+        def closure():
+            opt.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            losses.append(loss.item())
+            norms.append(torch.cat([p.grad.flatten() for p in model.parameters()]).norm().item())
+            return loss
+
+        opt.step(closure)
+    mon.close()
+    sc = debugkit.load_run(tmp_path / "cl").scalars
+    assert len(losses) == 4  # the closure ran once per step, not twice
+    np.testing.assert_allclose(sc.loss.to_numpy(), losses, rtol=1e-6)
+    np.testing.assert_allclose(sc.grad_norm.to_numpy(), norms, rtol=1e-5)
