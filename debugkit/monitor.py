@@ -324,6 +324,7 @@ class Monitor:
 
     # ------------------------------------------------------------------ set-up
     def _check_optimizer(self) -> None:
+        self._not_in_opt: set[str] = set()
         if self.optimizer is None:
             return
         opt_ids = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
@@ -335,6 +336,7 @@ class Monitor:
                 "re-created or moved. Build it from this model, e.g. torch.optim.SGD(model.parameters(), lr=0.1)."
             )
         self.params_not_in_optimizer = [n for n, p in self._params.items() if id(p) not in opt_ids]
+        self._not_in_opt = set(self.params_not_in_optimizer)
 
     def _attach(self) -> None:
         m = self.model
@@ -584,7 +586,9 @@ class Monitor:
                     before[n] = p.grad.detach().clone()
             if before:
                 st.grad_before = before
-                st.accumulated = True
+                # only gradients the optimizer uses count: parameters outside it are never
+                # zeroed by optimizer.zero_grad() (that is the frozen_params finding)
+                st.accumulated = any(n not in self._not_in_opt for n in before)
         st.n_backward += 1
         if st.micro:
             st.micro[-1].backward = True
