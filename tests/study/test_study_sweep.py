@@ -86,7 +86,7 @@ def test_sweep_input_errors(tmp_path):
 
 
 DRIVER = textwrap.dedent("""
-    import os, sys, time
+    import json, os, sys, time
     from pathlib import Path
     from debugkit.study import run_sweep
     from debugkit.train import TrainConfig
@@ -95,8 +95,10 @@ DRIVER = textwrap.dedent("""
         out, storage, n, name = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
         ready, go = (sys.argv[5], sys.argv[6]) if len(sys.argv) > 6 else (None, None)
         base = TrainConfig(model={"name": "softmax"}, epochs=int(os.environ.get("EPOCHS", "3")), monitor=False)
-        space = {"lr": {"low": 1e-3, "high": 1.0, "log": True}, "batch_size": [32, 256]}
+        space = json.loads(os.environ["SWEEP_SPACE"])
         if ready:
+            import optuna, sqlalchemy, debugkit.data, debugkit.train  # noqa: F401  (imported before the start line)
+            debugkit.data.load_dataset("digits")
             Path(ready).touch()
             while not Path(go).exists():
                 time.sleep(0.05)
@@ -111,17 +113,18 @@ def _driver(tmp_path: Path) -> Path:
     return path
 
 
-def _env(**extra) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", **extra)
-    return env
+def _env(space: dict = SPACE, **extra) -> dict:
+    return dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", SWEEP_SPACE=json.dumps(space), **extra)
 
 
 def test_killed_sweep_resumes_without_losing_trials(tmp_path):
     out = tmp_path / "sweep"
     storage = default_storage(out)
-    n_trials = 5
+    n_trials = 4
+    # small batches and several epochs: every trial lasts a second or more, so it is still running when killed
+    space = {"lr": {"low": 1e-3, "high": 1.0, "log": True}, "batch_size": [16]}
     proc = subprocess.Popen([sys.executable, str(_driver(tmp_path)), str(out), "-", str(n_trials), "sweep"],
-                            env=_env(EPOCHS="6"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            env=_env(space, EPOCHS="12"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.time() + 120
     killed_while_running = False
     try:
@@ -135,7 +138,9 @@ def test_killed_sweep_resumes_without_losing_trials(tmp_path):
             except Exception:  # the study is being created
                 continue
             done = [t for t in trials if t.state.is_finished()]
-            running = [t for t in trials if t.state == TrialState.RUNNING and "run_dir" in t.user_attrs]
+            # kill mid-training: the running trial has started writing its run directory
+            running = [t for t in trials if t.state == TrialState.RUNNING and "run_dir" in t.user_attrs
+                       and (Path(t.user_attrs["run_dir"]) / "epochs.jsonl").exists()]
             if len(done) >= 2 and running:
                 proc.send_signal(signal.SIGKILL)
                 killed_while_running = True
@@ -148,7 +153,7 @@ def test_killed_sweep_resumes_without_losing_trials(tmp_path):
     interrupted = [t for t in _states(storage) if t.state == TrialState.RUNNING]
     assert len(interrupted) == 1
 
-    res = run_sweep(SPACE, BASE.with_changes({"epochs": 6}), out_dir=out, sampler="random", n_trials=n_trials,
+    res = run_sweep(space, BASE.with_changes({"epochs": 12}), out_dir=out, sampler="random", n_trials=n_trials,
                     workers=1, progress=False, plots=False)
     after = {t.number: t for t in res.study.get_trials(deepcopy=False)}
     for number, (state, value, params) in before.items():  # finished trials are kept as they were
@@ -218,7 +223,7 @@ def test_two_processes_share_one_postgres_study(tmp_path, postgres_url):
     for i in range(2):
         args = [sys.executable, str(driver), str(tmp_path / "out"), postgres_url, str(n_trials), "shared",
                 str(tmp_path / f"ready{i}"), str(tmp_path / "go")]
-        procs.append(subprocess.Popen(args, env=_env(EPOCHS="2"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+        procs.append(subprocess.Popen(args, env=_env(EPOCHS="3"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
     deadline = time.time() + 120
     while not all((tmp_path / f"ready{i}").exists() for i in range(2)):  # both imported torch: start together
         assert time.time() < deadline and all(p.poll() is None for p in procs)
