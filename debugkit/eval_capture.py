@@ -10,7 +10,7 @@ training steps) with loss, accuracy, the model's mode, and two leakage signals:
 * ``feature_mean_abs`` — mean |per-feature mean| of the evaluated inputs: ≈ 0 to float
   precision when the evaluation data were normalised with their *own* statistics.
 
-Each block also gets ``val_set``, an identifier of *which* inputs were evaluated, so the
+Each record also gets ``val_set``, an identifier of *which* inputs were evaluated, so the
 set evaluated every epoch (validation) is told apart from one evaluated once (test).
 """
 
@@ -36,6 +36,7 @@ def fingerprints(x: Tensor, proj: dict[int, Tensor]) -> list[float]:
 
 @dataclass
 class EvalBlock:
+    set_id: int = 0
     n: int = 0
     loss_sum: float = 0.0
     correct: int = 0
@@ -43,16 +44,22 @@ class EvalBlock:
     train_mode: int = 0
     overlap: int = 0
     feat_sum: Tensor | None = None
-    fp_sum: float = 0.0
+    new: bool = True  # a set first seen in this block
 
 
 @dataclass
 class EvalCapture:
-    """Aggregates evaluation passes and remembers which inputs were trained on."""
+    """Aggregates evaluation passes and remembers which inputs were trained on.
+
+    Evaluation data are told apart by their inputs: every evaluated set keeps its
+    fingerprints, so the validation set evaluated every epoch and a test set evaluated
+    once at the end become separate records even when they are evaluated back to back.
+    """
 
     train_fp: set = field(default_factory=set)
     proj: dict = field(default_factory=dict)
-    block: EvalBlock | None = None
+    segments: list = field(default_factory=list)
+    known: list = field(default_factory=list)  # fingerprints of every evaluated set
     last_input: Tensor | None = None
     last_logits: Tensor | None = None
     last_training: bool = False
@@ -65,11 +72,32 @@ class EvalCapture:
     def seen_eval_forward(self, x, logits, training: bool) -> None:
         self.last_input, self.last_logits, self.last_training = x, logits, training
 
+    def _segment(self, fps: list[float]) -> EvalBlock:
+        """The record this evaluation batch belongs to (a known set, or the set being built)."""
+        probe = fps[0] if fps else None
+        match = next((i for i, k in enumerate(self.known) if probe is not None and probe in k), None)
+        cur = self.segments[-1] if self.segments else None
+        if match is not None:
+            if cur is None or cur.set_id != match:
+                cur = EvalBlock(set_id=match, new=False)
+                self.segments.append(cur)
+            return cur
+        if cur is None or not cur.new:
+            self.known.append(set())
+            cur = EvalBlock(set_id=len(self.known) - 1, new=True)
+            self.segments.append(cur)
+        return cur
+
     def seen_eval_loss(self, inp, target, loss: Tensor, reduction: str) -> None:
         if self.last_logits is None or not isinstance(inp, Tensor) or inp.dim() == 0:
             return
         n = int(inp.shape[0])
-        b = self.block = self.block or EvalBlock()
+        x = self.last_input
+        has_x = isinstance(x, Tensor) and x.is_floating_point() and x.shape[0] == n
+        fps = fingerprints(x, self.proj) if has_x else []
+        b = self._segment(fps)
+        if b.new:
+            self.known[b.set_id].update(fps)
         value = float(loss.detach())
         b.loss_sum += value * n if reduction != "sum" else value
         b.n += n
@@ -77,27 +105,26 @@ class EvalCapture:
         if isinstance(target, Tensor) and not target.is_floating_point() and inp.dim() == 2 and target.shape == (n,):
             b.correct += int((inp.detach().argmax(1) == target).sum())
             b.classified += n
-        x = self.last_input
-        if isinstance(x, Tensor) and x.is_floating_point() and x.shape[0] == n:
-            fps = fingerprints(x, self.proj)
+        if has_x:
             b.overlap += sum(1 for f in fps if f in self.train_fp)
-            b.fp_sum += sum(fps)
             s = x.detach().reshape(n, -1).double().sum(0)
             b.feat_sum = s if b.feat_sum is None or b.feat_sum.shape != s.shape else b.feat_sum + s
         self.last_logits = None
 
-    def flush(self) -> dict | None:
-        """The finished block as a record (None if nothing was evaluated)."""
-        b, self.block = self.block, None
-        if b is None or b.n == 0:
-            return None
-        self.blocks += 1
-        # which data were evaluated: the same set (e.g. validation, every epoch) gets the same id
-        rec = {"val_loss": b.loss_sum / b.n, "val_n": b.n, "val_set": f"{b.n}:{b.fp_sum:.3f}",
-               "val_train_mode": b.train_mode / b.n,
-               "val_overlap": b.overlap / b.n if self.train_fp else None, "source": "captured"}
-        if b.classified:
-            rec["val_acc"] = b.correct / b.classified
-        if b.feat_sum is not None:
-            rec["val_feature_mean_abs"] = float((b.feat_sum / b.n).abs().mean())
-        return rec
+    def flush(self) -> list[dict]:
+        """One record per evaluated set since the last training step."""
+        segs, self.segments = self.segments, []
+        out = []
+        for b in segs:
+            if b.n == 0:
+                continue
+            self.blocks += 1
+            rec = {"index": self.blocks - 1, "val_loss": b.loss_sum / b.n, "val_n": b.n, "val_set": f"set{b.set_id}",
+                   "val_train_mode": b.train_mode / b.n,
+                   "val_overlap": b.overlap / b.n if self.train_fp else None, "source": "captured"}
+            if b.classified:
+                rec["val_acc"] = b.correct / b.classified
+            if b.feat_sum is not None:
+                rec["val_feature_mean_abs"] = float((b.feat_sum / b.n).abs().mean())
+            out.append(rec)
+        return out

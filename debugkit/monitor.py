@@ -430,9 +430,12 @@ class Monitor:
         return self._internal == 0 and torch.is_grad_enabled() and not self._closed
 
     def _flush_eval(self) -> None:
-        rec = self._eval.flush() if self._eval is not None else None
-        if rec is not None and self.writer is not None:
-            self.writer.epoch(self._eval.blocks - 1, step=self.global_step, **rec)
+        if self._eval is None:
+            return
+        for rec in self._eval.flush():
+            if self.writer is not None:
+                self.writer.epoch(rec.pop("index"), step=self.global_step, **rec)
+        if self.writer is not None:
             self.writer.flush()
 
     def _begin_step(self) -> _StepState:

@@ -40,8 +40,8 @@ FINDING_TYPES: dict[str, FindingType] = {t.id: t for t in [
        "Lower the learning rate (try 10× smaller) and check inputs/initialisation scale; add gradient clipping "
        "only as a safety net.", {"action": "scale_lr", "factor": 0.1}),
     _T("lr_too_high", "Learning rate too high", "cause", "error",
-       "Steps overshoot the minimum along their own direction (median α = {alpha:.2f}; α > 1 means the step lands "
-       "higher on the other side){curv}.",
+       "The steps are too large for the loss surface: median α = {alpha:.2f} along the update (α > 1 lands "
+       "higher on the other side){curv}; early updates change the weights by {early_update_ratio:.0%} per step.",
        "Divide the learning rate by 10 (or run an LR range test) and compare the loss curves.",
        {"action": "scale_lr", "factor": 0.1}),
     _T("lr_too_low", "Learning rate too low", "cause", "warning",

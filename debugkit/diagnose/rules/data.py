@@ -60,8 +60,13 @@ def val_from_train_split(sig):
     if val is not None and len(other) and "val_acc" in other.columns:
         o = other["val_acc"].astype(float).dropna()
         if len(o):
-            gap = float(val.iloc[-1]) - float(o.iloc[-1])
-            if gap > 0.08:
+            a, b = float(val.iloc[-1]), float(o.iloc[-1])
+            gap = a - b
+            n1 = float(sig.val_epochs["val_n"].dropna().iloc[-1]) if "val_n" in sig.val_epochs.columns else 300.0
+            n2 = float(other["val_n"].dropna().iloc[-1]) if "val_n" in other.columns else 300.0
+            p = (a + b) / 2
+            sd = math.sqrt(max(p * (1 - p), 1e-4) * (1 / max(n1, 1) + 1 / max(n2, 1)))
+            if gap > max(0.08, 4 * sd) and a > 0.5:
                 return make_finding("val_from_train_split", 0.6, {"val_acc": float(val.iloc[-1]),
                                                                   "other_acc": float(o.iloc[-1]), "gap": gap},
                                     what=f"Validation accuracy {float(val.iloc[-1]):.0%} is far above the "
@@ -84,14 +89,28 @@ def val_own_normalization(sig):
 
 @rule("bad_augmentation")
 def bad_augmentation(sig):
-    val = _val(sig)
+    """Training batches are consistently much harder than validation data, epoch after epoch."""
+    vep = sig.val_epochs
     train = sig.finite("train_acc")
-    if val is None or len(val) < 2 or len(train) < 20:
+    if "val_acc" not in vep.columns or len(vep) < 3 or len(train) < 20:
         return None
-    v = float(val.iloc[-max(1, len(val) // 3):].median())
+    gaps = []
+    prev = -1
+    for _, row in vep.iterrows():
+        step = row.get("step")
+        if step is None or not math.isfinite(float(step)) or not math.isfinite(float(row["val_acc"])):
+            continue
+        window = train[(train.index > prev) & (train.index < float(step))]
+        prev = float(step)
+        if len(window) >= 3:
+            gaps.append(float(row["val_acc"]) - float(window.median()))
+    if len(gaps) < 3:
+        return None
+    half = gaps[len(gaps) // 3:]
+    if sum(g > 0.15 for g in half) < 0.75 * len(half):
+        return None
+    v = float(vep["val_acc"].astype(float).iloc[-1])
     t = float(train.iloc[-max(5, len(train) // 5):].median())
-    if v - t < 0.15:
-        return None
     tm = sig.col("model_training")
     if len(tm) and float(tm.mean()) < 0.5:
         return None  # training in eval mode explains nothing here; another rule covers it

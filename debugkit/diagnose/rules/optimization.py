@@ -24,7 +24,8 @@ def loss_diverged(sig):
 
 @rule("lr_too_high")
 def lr_too_high(sig):
-    """Overshooting steps (α > 1), curvature-unstable steps (lr·λ > 2), or divergence."""
+    """Overshooting steps: α > 1 along the update, lr·λ_max beyond the stability limit,
+    huge relative updates at the start, early loss spikes, or divergence."""
     alpha = sig.finite("alpha")
     lr = sig.finite("lr")
     ev = {}
@@ -44,16 +45,27 @@ def lr_too_high(sig):
         limit = 2.0 * (1.0 + momentum)
         prod = (lam * lr.reindex(lam.index).ffill().bfill()).dropna()
         if len(prod):
-            val = float(prod.median())
+            val = float(prod.max())  # one measurement beyond the limit means the step is unstable there
             ev["lr_times_max_ev"] = val
             ev["stability_limit"] = limit
-            curv = f"; lr·λ_max = {val:.2f} exceeds the stability limit {limit:.0f}" if val > limit else ""
             if val > limit:
+                curv = f"; lr·λ_max reached {val:.1f}, beyond the stability limit {limit:.1f}"
                 score += 0.4
+    ur = sig.finite("update_ratio")
+    if len(ur) >= 10:
+        early = float(ur.iloc[:20].median())
+        ev["early_update_ratio"] = early
+        if early > 0.2:  # each step changes the weights by a fifth of their size
+            score += 0.4
+    loss = sig.finite("loss")
+    if len(loss) >= 10 and float(loss.iloc[0]) > 0:
+        spike = float(loss.iloc[:50].max() / loss.iloc[0])
+        ev["early_loss_spike"] = spike
+        if spike > 3.0:
+            score += 0.3
     nonfinite = sig.first_nonfinite_step
     if nonfinite is not None:
         ev["diverged_at"] = nonfinite
-        growth = sig.finite("grad_norm")
         if len(lr) and float(lr.iloc[0]) >= float(lr.max()) * 0.99:  # not a schedule that grew the lr
             score += 0.4
     if sig.loss_drop < -0.5 and math.isfinite(sig.loss_drop):  # loss went up a lot
@@ -62,8 +74,10 @@ def lr_too_high(sig):
     if score < 0.5:
         return None
     if len(lr):
-        ev["lr"] = float(lr.iloc[-1])
+        ev["lr"] = float(lr.iloc[0])
     ev.setdefault("alpha", math.nan)
+    if not math.isfinite(ev["alpha"]):
+        ev["alpha"] = float("nan")
     return make_finding("lr_too_high", min(score, 1.0), ev, curv=curv)
 
 
