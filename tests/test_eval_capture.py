@@ -1,6 +1,7 @@
 """Evaluation passes seen from outside: validation metrics, separate sets, leakage signals."""
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -45,7 +46,7 @@ def test_val_and_test_evaluated_back_to_back_are_separate_records(tmp_path):
     assert len(val) == 3 and (val.val_n == 30).all()
     np.testing.assert_allclose(val.val_acc.to_numpy(), accs, atol=1e-6)
     test = ep[ep.val_set != "set0"]
-    assert len(test) == 1 and test.val_acc.iloc[0] == test_acc
+    assert len(test) == 1 and test.val_acc.iloc[0] == pytest.approx(test_acc)
     assert (ep.val_train_mode == 0).all()
 
 
