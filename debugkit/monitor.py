@@ -177,6 +177,9 @@ class Monitor:
         lr_range_test: Also run an LR range test probe at the first step.
         max_steps, max_time: Stop training (raise :class:`StopTraining` from
             ``optimizer.step()``) after this many steps / seconds, once the step is saved.
+        start_step, initial_params: Continue a resumed run: the first step's number, and
+            θ₀ for the distance from initialisation (default: ``theta0.pt`` saved in
+            ``run_dir`` when the run began, loaded with ``weights_only=True``).
 
     Example:
         >>> mon = Monitor(model, opt, loss_fn=nn.CrossEntropyLoss(), run_dir="runs/a")  # doctest: +SKIP
@@ -205,6 +208,8 @@ class Monitor:
         lr_range_test: bool = False,
         max_steps: int | None = None,
         max_time: float | None = None,
+        start_step: int = 0,
+        initial_params: dict[str, Tensor] | None = None,
     ):
         if not isinstance(model, nn.Module):
             raise TypeError(
@@ -227,7 +232,7 @@ class Monitor:
         self.microbatches = max(2, int(microbatches))
         self.instruments = resolve_instruments(preset, instruments, as_schedule(schedule, None) if schedule else None)
         self.preset = preset
-        self.global_step = 0
+        self.global_step = int(start_step)
         self._handles: list[Any] = []
         self._state: _StepState | None = None
         self._internal = 0
@@ -298,7 +303,7 @@ class Monitor:
         self.writer: RunWriter | None = None
         if not enabled:
             return
-        self._init_params = {n: p.detach().clone() for n, p in self._params.items()}
+        self._init_params = self._initial_params(initial_params, run_dir if start_step else None)
         if self._rank != 0:  # every rank measures (collectives); rank 0 writes
             self._attach()
             return
@@ -320,9 +325,22 @@ class Monitor:
                 **(meta or {}),
             },
         )
+        theta0 = self.run_dir / "theta0.pt"
+        small = sum(t.numel() for t in self._init_params.values()) <= 20_000_000
+        if small and not theta0.exists():  # θ₀ for resumed runs (distance from initialisation)
+            torch.save({n: t.cpu() for n, t in self._init_params.items()}, theta0)
         self._attach()
 
     # ------------------------------------------------------------------ set-up
+    def _initial_params(self, given, resumed_dir) -> dict[str, Tensor]:
+        if given is not None:
+            return {n: given[n].detach().clone() if n in given else p.detach().clone() for n, p in self._params.items()}
+        saved = Path(resumed_dir) / "theta0.pt" if resumed_dir is not None else None
+        if saved is not None and saved.exists():
+            theta0 = torch.load(saved, map_location="cpu", weights_only=True)
+            return {n: theta0[n].to(p.device) if n in theta0 else p.detach().clone() for n, p in self._params.items()}
+        return {n: p.detach().clone() for n, p in self._params.items()}
+
     def _check_optimizer(self) -> None:
         self._not_in_opt: set[str] = set()
         if self.optimizer is None:
@@ -389,6 +407,12 @@ class Monitor:
         if self.writer is not None:
             self.writer.event(kind, message, step=self.global_step)
             self.writer.flush()
+
+    def resume(self, step: int) -> None:
+        """Continue a run from a checkpoint: number steps from ``step`` and measure the
+        distance from the θ₀ saved when the run began (``theta0.pt``)."""
+        self.global_step = int(step)
+        self._init_params = self._initial_params(None, self.run_dir)
 
     def add_callback(self, fn: Callable[[int], Any], every: int = 1) -> None:
         """Call ``fn(step)`` after every ``every``-th step is saved (e.g. a live dashboard).

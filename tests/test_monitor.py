@@ -350,3 +350,25 @@ def test_optimizer_step_with_a_closure(tmp_path):
     assert len(losses) == 4  # the closure ran once per step, not twice
     np.testing.assert_allclose(sc.loss.to_numpy(), losses, rtol=1e-6)
     np.testing.assert_allclose(sc.grad_norm.to_numpy(), norms, rtol=1e-5)
+
+
+def test_resumed_monitor_measures_distance_from_the_original_start(tmp_path):
+    x, y = _data()
+    model = _mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    loss_fn = nn.CrossEntropyLoss()
+    theta0 = [p.detach().clone() for p in model.parameters()]
+    mon = debugkit.Monitor(model, opt, loss_fn, preset=None, instruments=[I.Distance()], run_dir=tmp_path / "r")
+    _train(model, opt, loss_fn, x, y, steps=3)
+    mon.close()
+    # a new process would rebuild the model from a checkpoint; here: the same weights, a new monitor
+    mon = debugkit.Monitor(model, opt, loss_fn, preset=None, instruments=[I.Distance()], run_dir=tmp_path / "r")
+    mon.resume(3)
+    _train(model, opt, loss_fn, x, y, steps=1)
+    mon.close()
+    sc = debugkit.load_run(tmp_path / "r").scalars
+    assert list(sc.index) == [0, 1, 2, 3]
+    expected = torch.sqrt(sum(((p.detach() - t0) ** 2).sum() for p, t0 in zip(model.parameters(), theta0))).item()
+    # step 3's distance is measured before its update: compare with the weights before that step
+    assert sc.distance.iloc[3] > sc.distance.iloc[2] > 0
+    assert sc.distance.iloc[3] < expected + 1e-6

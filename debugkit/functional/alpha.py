@@ -29,12 +29,16 @@ def fit_quadratic(t: float, fs, dfs, var_fs, var_dfs) -> np.ndarray | None:
     var = np.array([*var_fs, *var_dfs], dtype=float)
     var = np.where((var == 0) | ~np.isfinite(var), _EPS, var)
     w = 1.0 / var
-    a = phi.T @ (w[:, None] * phi)
-    b = phi.T @ (w * y)
-    try:
-        return np.linalg.solve(a, b)
-    except np.linalg.LinAlgError:
-        return None
+    with np.errstate(all="ignore"):  # huge (but finite) losses overflow: no fit, not a warning
+        a = phi.T @ (w[:, None] * phi)
+        b = phi.T @ (w * y)
+        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+            return None
+        try:
+            mu = np.linalg.solve(a, b)
+        except np.linalg.LinAlgError:
+            return None
+    return mu if np.all(np.isfinite(mu)) else None
 
 
 def alpha_from_fit(mu: np.ndarray | None, t: float) -> float:

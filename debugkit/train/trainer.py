@@ -198,6 +198,8 @@ class _Trainer:
         }
         self.recorder = _Recorder(self.model, self.optimizer, self.loss_fn, config, run_dir, meta)
         self.recorder.step = self.step
+        if checkpoint is not None and self.recorder.monitor is not None:
+            self.recorder.monitor.resume(self.step)  # distance from the θ₀ saved when the run began
         config.save(run_dir / "config.toml")
 
     # ---------------------------------------------------------------- main
