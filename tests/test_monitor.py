@@ -361,6 +361,7 @@ def test_resumed_monitor_measures_distance_from_the_original_start(tmp_path):
     mon = debugkit.Monitor(model, opt, loss_fn, preset=None, instruments=[I.Distance()], run_dir=tmp_path / "r")
     _train(model, opt, loss_fn, x, y, steps=3)
     mon.close()
+    theta3 = [p.detach().clone() for p in model.parameters()]
     # a new process would rebuild the model from a checkpoint; here: the same weights, a new monitor
     mon = debugkit.Monitor(model, opt, loss_fn, preset=None, instruments=[I.Distance()], run_dir=tmp_path / "r")
     mon.resume(3)
@@ -368,7 +369,7 @@ def test_resumed_monitor_measures_distance_from_the_original_start(tmp_path):
     mon.close()
     sc = debugkit.load_run(tmp_path / "r").scalars
     assert list(sc.index) == [0, 1, 2, 3]
-    expected = torch.sqrt(sum(((p.detach() - t0) ** 2).sum() for p, t0 in zip(model.parameters(), theta0))).item()
-    # step 3's distance is measured before its update: compare with the weights before that step
-    assert sc.distance.iloc[3] > sc.distance.iloc[2] > 0
-    assert sc.distance.iloc[3] < expected + 1e-6
+    # step 3's distance is measured before its update: θ₃ against the original θ₀ (not the resumed weights)
+    expected = torch.sqrt(sum(((t3 - t0) ** 2).sum() for t3, t0 in zip(theta3, theta0))).item()
+    assert sc.distance.iloc[3] == pytest.approx(expected, rel=1e-5)
+    assert expected > 0.01
