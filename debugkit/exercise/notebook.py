@@ -33,11 +33,13 @@ class BugLocation:
         cell: Index of the cell in the notebook (0-based, as ``nb.cells[cell]``).
         lines: 1-based lines within that cell.
         code: The text of those lines.
+        missing_after: The lines (of :attr:`lines`) after which code is missing, rather than wrong.
     """
 
     cell: int
     lines: list[int]
     code: list[str]
+    missing_after: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -127,6 +129,8 @@ def build_exercise(baseline: str | Baseline, bugs: list[str] | None = None, *, s
                     loc = found.setdefault(where[i], BugLocation(where[i], [], []))
                     loc.lines.append(at)
                     loc.code.append(text_lines[line - 1])
+                    if line in planted.missing.get(bid, []):
+                        loc.missing_after.append(at)
         locations[bid] = list(found.values())
     return BuiltExercise(b, planted.bugs, seed, epochs, randomize, cells, locations)
 

@@ -41,11 +41,13 @@ class PlantedScript:
         bugs: The planted bug ids, in ``bug.toml`` order.
         lines: Bug id → 1-based lines of :attr:`text` where the bug sits (for a missing line:
             the line after which it belongs).
+        missing: Bug id → those of its lines after which code is missing (the fix inserts there).
     """
 
     text: str
     bugs: list[str]
     lines: dict[str, list[int]] = field(default_factory=dict)
+    missing: dict[str, list[int]] = field(default_factory=dict)
 
 
 def bug_hunks(baseline: Baseline) -> list[Hunk]:
@@ -108,6 +110,7 @@ def plant(baseline: Baseline, chosen: list[str] | set[str] | None = None) -> Pla
     fixed = baseline.fixed_script.read_text(encoding="utf-8").splitlines()
     out: list[str] = []
     lines: dict[str, list[int]] = {i: [] for i in ids if i in chosen}
+    missing: dict[str, list[int]] = {}
     pos = 0  # next train.py line (0-based) not yet emitted
     for h in sorted(hunks, key=lambda h: (h.i1, h.i2)):
         out.extend(bugged[pos:h.i1])
@@ -117,12 +120,15 @@ def plant(baseline: Baseline, chosen: list[str] | set[str] | None = None) -> Pla
             out.extend(bugged[h.i1:h.i2])
             for bid in h.bug_ids:
                 lines[bid].extend(where)
+                if h.i2 == h.i1:
+                    missing.setdefault(bid, []).extend(where)
         else:
             out.extend(fixed[h.j1:h.j2])
         pos = h.i2
     out.extend(bugged[pos:])
     text = "\n".join(out) + "\n"
-    return PlantedScript(text, [i for i in ids if i in chosen], {k: sorted(set(v)) for k, v in lines.items()})
+    return PlantedScript(text, [i for i in ids if i in chosen], {k: sorted(set(v)) for k, v in lines.items()},
+                         {k: sorted(set(v)) for k, v in missing.items()})
 
 
 def choose_bugs(baseline: Baseline, seed: int, *, min_bugs: int = 2) -> list[str]:
