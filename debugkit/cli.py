@@ -121,7 +121,12 @@ def _diagnose(sub):
         from debugkit.diagnose import diagnose_run
         from debugkit.diagnose.runner import diagnose_script
 
-        target = [t for t in args.target if t != "--"] if args.target[:1] == ["--"] else args.target
+        if args.target[:1] == ["--"]:
+            target = args.target[1:]
+        else:  # `diagnose RUN_DIR --json X`: options may follow the run directory
+            target = args.target[:1]
+            if args.target[1:]:
+                p.parse_args(args.target[1:] + ["--"], namespace=args)
         if len(target) == 1 and Path(target[0]).is_dir():
             report = diagnose_run(target[0])
             if args.json:
@@ -216,6 +221,181 @@ def _logbook(sub):
         return 0
 
     b.set_defaults(func=do_build)
+
+
+# ---------------------------------------------------------------------------- baselines
+@command("baselines")
+def _baselines(sub):
+    p = sub.add_parser("baselines", help="intentionally bugged training programs for teaching",
+                       description="The catalogue of bugged baselines in buggy_baselines/ (plain PyTorch scripts "
+                                   "on the embedded digits data, each with a fixed counterpart).")
+    bs = p.add_subparsers(dest="baselines_cmd", metavar="{ls,run,key}", required=True)
+    ls = bs.add_parser("ls", help="list the baselines with one-line symptoms (no spoilers)")
+    ls.add_argument("--key", action="store_true", help="instructor view: also the planted bugs and their fixes")
+    ls.set_defaults(func=lambda a: print(__import__("debugkit.baselines", fromlist=["x"]).format_catalogue(key=a.key)))
+    run = bs.add_parser("run", help="run a baseline (or its fix) and print its metrics")
+    run.add_argument("name")
+    run.add_argument("--fixed", action="store_true", help="run the fixed counterpart")
+    run.add_argument("--epochs", type=int)
+    run.add_argument("--seed", type=int)
+
+    def do_run(args):
+        from debugkit.baselines import run_baseline
+
+        res = run_baseline(args.name, fixed=args.fixed, epochs=args.epochs, seed=args.seed, check=False)
+        print(res.stdout.rstrip())
+        if res.returncode != 0:
+            print(res.stderr.rstrip(), file=sys.stderr)
+        return res.returncode
+
+    run.set_defaults(func=do_run)
+    key = bs.add_parser("key", help="write the instructor key (buggy_baselines/KEY.md)")
+    key.add_argument("-o", "--output", help="where to write it (default buggy_baselines/KEY.md)")
+    key.set_defaults(func=lambda a: print(f"wrote {__import__('debugkit.baselines', fromlist=['x']).write_key(a.output)}"))
+
+
+# ---------------------------------------------------------------------------- train / evaluate / study / sweep
+@command("train")
+def _train(sub):
+    p = sub.add_parser("train", help="train a model from a TOML config with the reference trainer",
+                       description="Train with debugkit's readable reference loop (monitored, checkpointed). "
+                                   "Without CONFIG: an MLP on the embedded digits data.")
+    p.add_argument("config", nargs="?", metavar="CONFIG.toml")
+    p.add_argument("--run-dir", help="run directory (default runs/<time>-<name>)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set lr=0.01 --set model.hidden=[128] (repeatable)")
+    p.add_argument("--resume", action="store_true", help="continue from the run directory's checkpoint")
+    p.add_argument("--no-progress", action="store_true")
+
+    def run(args):
+        import ast
+
+        from debugkit.train import TrainConfig, train
+
+        cfg = TrainConfig.load(args.config) if args.config else TrainConfig()
+        changes = {}
+        for item in args.set:
+            if "=" not in item:
+                raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+            k, v = item.split("=", 1)
+            try:
+                changes[k.strip()] = ast.literal_eval(v)
+            except (ValueError, SyntaxError):
+                changes[k.strip()] = v
+        if changes:
+            cfg = cfg.with_changes(changes)
+        res = train(cfg, args.run_dir, progress=not args.no_progress, resume=args.resume)
+        print(f"{res.status}: {res.run_dir}  " + "  ".join(f"{k}={v:.4g}" for k, v in res.metrics.items()
+                                                          if isinstance(v, float)))
+        return 0
+
+    p.set_defaults(func=run)
+
+
+@command("evaluate")
+def _evaluate(sub):
+    p = sub.add_parser("evaluate", help="confusion matrix, per-class metrics, weights and predictions of a run",
+                       description="Evaluate a run trained by `debugkit train` (or a study) on its validation split; "
+                                   "the test split only with --split test, and every such use is recorded.")
+    p.add_argument("run", metavar="RUN_DIR")
+    p.add_argument("--split", default="val", choices=["val", "test", "train"])
+    p.add_argument("--out", help="folder for the figures and report (default RUN_DIR/evaluation-<split>)")
+
+    def run(args):
+        from debugkit.evaluate import evaluate_run
+
+        rep = evaluate_run(args.run, split=args.split, out_dir=args.out)
+        print(rep.to_markdown())
+        return 0
+
+    p.set_defaults(func=run)
+
+
+@command("study")
+def _study(sub):
+    p = sub.add_parser("study", help="lr×batch, seeds, cross-validation and ablation studies",
+                       description="Run a study: every configuration with several seeds (or folds) in parallel "
+                                   "worker processes; learning curves with mean ± std bands and a results table. "
+                                   "CONFIG is a study TOML (see debugkit/study/examples/) or a training config.")
+    p.add_argument("kind", choices=["lr-batch", "seeds", "cv", "ablation"])
+    p.add_argument("config", nargs="?", metavar="CONFIG.toml")
+    p.add_argument("--out", help="study folder (default studies/<kind>)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--seeds", type=int, help="seeds per configuration")
+    p.add_argument("--no-progress", action="store_true")
+
+    def run(args):
+        from debugkit.study import load_study, run_study
+
+        from debugkit.train import TrainConfig
+
+        definition = args.kind
+        base = TrainConfig(epochs=5)  # default: an MLP on the embedded digits data
+        if args.config:
+            text = Path(args.config).read_text()
+            if "[base" in text or "kind" in text.split("[", 1)[0]:
+                definition = load_study(args.config)
+                if definition.kind != args.kind:
+                    raise ValueError(f"{args.config} defines a {definition.kind!r} study, not {args.kind!r}")
+            else:
+                base = TrainConfig.load(args.config)
+        res = run_study(definition, None if not isinstance(definition, str) else base, out_dir=args.out or f"studies/{args.kind}", workers=args.workers,
+                        seeds=args.seeds, progress=not args.no_progress)
+        print(res.to_markdown())
+        print(f"\nstudy folder: {res.out_dir}")
+        return 0
+
+    p.set_defaults(func=run)
+
+
+@command("sweep")
+def _sweep(sub):
+    p = sub.add_parser("sweep", help="hyperparameter sweeps on Optuna (grid, random, TPE; successive halving)",
+                       description="Run, resume or join an Optuna sweep described by a TOML file ([space], [base], "
+                                   "sampler, pruner, n_trials). A killed sweep resumes where it stopped; several "
+                                   "machines share one study through --storage postgresql://...")
+    p.add_argument("config", metavar="SWEEP.toml")
+    p.add_argument("--out", help="sweep folder (default sweeps/<study name>)")
+    p.add_argument("--storage", help="database URL (default: SQLite in the sweep folder)")
+    p.add_argument("--n-trials", type=int)
+    p.add_argument("--workers", type=int)
+    p.add_argument("--no-progress", action="store_true")
+
+    def run(args):
+        from debugkit.study import run_sweep
+        from debugkit.study.sweep import load_sweep
+
+        kw = load_sweep(args.config)
+        for key in ("storage", "n_trials", "workers"):
+            if getattr(args, key) is not None:
+                kw[key] = getattr(args, key)
+        kw.setdefault("out_dir", args.out or f"sweeps/{kw.get('study_name', 'sweep')}")
+        if args.out:
+            kw["out_dir"] = args.out
+        res = run_sweep(**kw, progress=not args.no_progress)
+        print(f"{len(res.trials)} trials; best config written to {res.out_dir}/best_config.toml; "
+              f"figures: {', '.join(str(v) for v in res.figures.values())}")
+        return 0
+
+    p.set_defaults(func=run)
+
+
+@command("export")
+def _export(sub):
+    p = sub.add_parser("export", help="export runs to TensorBoard or W&B (offline)")
+    es = p.add_subparsers(dest="export_cmd", metavar="{tensorboard,wandb}", required=True)
+    tb = es.add_parser("tensorboard", help="write TensorBoard event files")
+    tb.add_argument("runs", nargs="+", metavar="RUN_DIR")
+    tb.add_argument("--logdir", required=True)
+    tb.add_argument("--overwrite", action="store_true")
+    tb.set_defaults(func=lambda a: print(__import__("debugkit.export", fromlist=["x"]).tensorboard_command(
+        a.runs, a.logdir, a.overwrite)))
+    wb = es.add_parser("wandb", help="write an offline W&B run (upload later with `wandb sync`)")
+    wb.add_argument("run", metavar="RUN_DIR")
+    wb.add_argument("--project", required=True)
+    wb.add_argument("--dir", default="wandb-export")
+    wb.set_defaults(func=lambda a: print(__import__("debugkit.export", fromlist=["x"]).wandb_command(
+        a.run, a.project, a.dir)))
 
 
 # ---------------------------------------------------------------------------- entry point
