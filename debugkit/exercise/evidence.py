@@ -215,13 +215,17 @@ def collect_evidence(run_dir: str | Path, report=None, *, probe: str | Path | No
             final = last[last["step"] == last["step"].max()].groupby("layer")["value"].max()
             scale = float(final.max()) if len(final) else 0.0
             frozen = sorted(str(k) for k, x in final.items() if scale > 0 and x <= 1e-6 * scale)
+            frozen = [n for n in frozen if not any(n.startswith(p + ".") for p in frozen)]  # a layer, not its tensors
             v["frozen_names"] = frozen
             _put(v, "frozen_layers", len(frozen))
+        # trainable layers without any gradient: not even recorded, or zero throughout
         g = lay[lay["quantity"] == "grad_norm"]
-        if len(g):
-            med = g.groupby("layer")["value"].max()
-            scale = float(med.max()) if len(med) else 0.0
-            dead = sorted(str(k) for k, x in med.items() if scale > 0 and x <= 1e-8 * scale)
+        got = g.groupby("layer")["value"].max() if len(g) else None
+        scale = float(got.max()) if got is not None and len(got) else 0.0
+        trainable = [str(x["name"]) for x in (run.meta.get("model") or {}).get("layers", []) if x.get("trainable", 0) > 0]
+        if got is not None and scale > 0:
+            has = {str(k) for k, x in got.items() if x > 1e-8 * scale}
+            dead = [n for n in trainable if n not in has]
             v["gradless_names"] = dead
             _put(v, "gradless_layers", len(dead))
     v["frozen_params_meta"] = list(run.meta.get("params_not_in_optimizer") or [])

@@ -261,7 +261,9 @@ def frozen_params(ev, ref):
     if ev.get("frozen_layers") is None and not names:
         return _unknown("which parameters move")
     if names:
-        return Signature(PRESENT, f"never updated: {', '.join(sorted(set(names))[:6])}")
+        names = sorted(set(names))
+        names = [n for n in names if not any(n.startswith(p + ".") for p in names)]  # a layer, not its tensors
+        return Signature(PRESENT, f"never updated: {', '.join(names[:6])}")
     return Signature(ABSENT, "every layer's parameters moved")
 
 

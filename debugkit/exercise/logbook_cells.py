@@ -132,6 +132,7 @@ def find_logbook(nb) -> LogbookInfo:
                                                  ("result", e.result.text or e.result.metrics),
                                                  ("verdict", e.verdict)) if val]
             except (LogbookError, IndexError) as exc:
-                entry.error = str(exc).replace("<logbook text>, ", "")
+                # the parser names line and entry of the text it was given; the cell index says where
+                entry.error = re.sub(r"^<logbook text>(, line \d+)?: (entry \d+ '.*?': )?", "", str(exc))
             info.entries.append(entry)
     return info

@@ -136,7 +136,7 @@ def build_exercise(baseline: str | Baseline, bugs: list[str] | None = None, *, s
 
 
 def new_exercise(baseline: str, out_dir: str | os.PathLike, *, seed: int | None = None, randomize: bool = False,
-                 epochs: int | None = None, overwrite: bool = False) -> Path:
+                 epochs: int | None = None, bugs: list[str] | None = None, overwrite: bool = False) -> Path:
     """Write ``out_dir/notebook.ipynb`` (and ``utils.py``): a debugging exercise built from a baseline.
 
     The notebook holds the task, the bugged ``train.py`` cut into cells at its ``# %%`` markers,
@@ -154,6 +154,7 @@ def new_exercise(baseline: str, out_dir: str | os.PathLike, *, seed: int | None 
             ``seed``, so neighbours get different notebooks; a single-bug baseline keeps its bug
             (the seed still changes data split and initialisation).
         epochs: Default of the script's ``--epochs`` (None keeps it).
+        bugs: Plant exactly these bug ids (instead of all, or a random subset with ``randomize``).
         overwrite: Replace an existing notebook (otherwise it is an error: it may hold a student's work).
 
     Returns:
@@ -162,6 +163,7 @@ def new_exercise(baseline: str, out_dir: str | os.PathLike, *, seed: int | None 
     Raises:
         debugkit.baselines.UnknownBaselineError: unknown baseline (the message lists the valid names).
         FileExistsError: the notebook exists and ``overwrite`` is False.
+        ValueError: ``bugs`` names a bug the baseline does not have, or is given with ``randomize``.
 
     Example:
         >>> new_exercise("numerics_exercise", "ex/ada", seed=3, randomize=True)   # doctest: +SKIP
@@ -176,9 +178,14 @@ def new_exercise(baseline: str, out_dir: str | os.PathLike, *, seed: int | None 
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists (it may hold a student's work); choose another folder or pass "
                               "overwrite=True (--force)")
+    if randomize and bugs is not None:
+        raise ValueError("give either bugs=[...] (plant these) or randomize=True (a random subset), not both")
+    if bugs is not None and not bugs:
+        raise ValueError(f"bugs=[] plants nothing; choose from {', '.join(b.bug_ids)}")
     if randomize and seed is None:
         seed = secrets.randbelow(1_000_000)
-    bugs = choose_bugs(b, seed) if randomize else None
+    if randomize:
+        bugs = choose_bugs(b, seed)
     built = build_exercise(b, bugs, seed=seed, epochs=epochs, randomize=randomize)
 
     nb = v4.new_notebook()

@@ -93,7 +93,8 @@ class DataProbe:
         self._orig: list = []
 
     # -- installation -----------------------------------------------------------------
-    def install(self) -> "DataProbe":
+    def install(self, *, save_at_exit: bool = True) -> "DataProbe":
+        """Patch ``DataLoader.__iter__`` and ``Optimizer.__init__`` (undo with :meth:`uninstall`)."""
         from torch.utils.data import DataLoader
 
         probe = self
@@ -120,7 +121,8 @@ class DataProbe:
 
         torch.optim.Optimizer.__init__ = opt_init
         self._orig.append((torch.optim.Optimizer, "__init__", orig_init))
-        atexit.register(self.save)
+        if save_at_exit:
+            atexit.register(self.save)
         return self
 
     def uninstall(self) -> None:
