@@ -15,13 +15,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # utils.py sits one folder up
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE.parent))  # utils.py sits one folder up
 from utils import accuracy, load_raw_digits, print_epoch, report_result  # noqa: E402
 
 parser = argparse.ArgumentParser(description="Train an MLP on 8x8 digits.")
 parser.add_argument("--epochs", type=int, default=20)
 parser.add_argument("--seed", type=int, default=0)
-args = parser.parse_args()
+args, _ = parser.parse_known_args()  # parse_known_args: Jupyter passes arguments of its own
 
 torch.manual_seed(args.seed)
 np.random.seed(args.seed)
