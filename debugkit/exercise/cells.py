@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 _MARKER = re.compile(r"^# %%(?P<rest>.*)$")
-_SYS_PATH_FILE = re.compile(r"^(?P<indent>\s*)sys\.path\.insert\(.*__file__.*$")
+_SYS_PATH = re.compile(r"^(?P<indent>\s*)sys\.path\.insert\(\s*0\s*,.*$")
 _PARSE_ARGS = re.compile(r"\.parse_args\(\s*\)")
 
 
@@ -77,17 +77,17 @@ def split_cells(text: str) -> list[ScriptCell]:
 def adapt_for_notebook(text: str, *, seed: int | None = None, epochs: int | None = None) -> str:
     """Make a baseline script run as notebook cells, keeping every line where it is.
 
-    * ``sys.path.insert(0, ...__file__...)`` (utils.py one folder up) → the working directory,
-      where the notebook's copy of ``utils.py`` sits (a notebook has no ``__file__``);
+    * ``sys.path.insert(0, ...)`` (the baselines put the folder holding ``utils.py``, one up, first)
+      → the working directory, where the notebook's copy of ``utils.py`` sits;
     * ``parser.parse_args()`` → ``parser.parse_args(args=[])`` (a kernel's command line is not the
       script's): the defaults of the ``add_argument`` lines are the settings;
     * ``seed`` / ``epochs`` replace the defaults of ``--seed`` / ``--epochs``.
     """
     out = []
     for line in text.split("\n"):
-        m = _SYS_PATH_FILE.match(line)
+        m = _SYS_PATH.match(line)
         if m:
-            where = "str(Path.cwd())" if "Path(" in line else '""'
+            where = "str(Path.cwd())" if "Path" in text else '""'
             line = f"{m.group('indent')}sys.path.insert(0, {where})  # utils.py sits next to this notebook"
         line = _PARSE_ARGS.sub(".parse_args(args=[])", line)
         if seed is not None:

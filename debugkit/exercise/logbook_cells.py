@@ -120,11 +120,14 @@ def find_logbook(nb) -> LogbookInfo:
             if not filled:  # an untouched template (or only a title): nothing written yet
                 info.empty_templates += 1
                 continue
-            entry = LogbookEntryInfo(i, re.sub(r"^\d+\s*[.):]\s*", "", title), filled, verdict)
+            title = re.sub(r"^\d+\s*[.):]?\s*", "", title).strip()
+            entry = LogbookEntryInfo(i, title, filled, verdict)
+            if not title:  # the template's title left as it was: say nothing about it, read the rest
+                part = re.sub(r"^\s*##.*", "## Untitled entry", part, count=1)
             try:
                 lb = parse_logbook("# Logbook\n\n" + part)
                 e = lb.entries[0]
-                entry.title = e.title
+                entry.title = e.title if title else ""
                 entry.verdict = e.verdict or None
                 entry.filled = [s for s, val in (("observation", e.observation), ("hypothesis", e.hypothesis),
                                                  ("experiment", e.experiment.description or e.experiment.config

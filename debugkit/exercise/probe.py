@@ -86,8 +86,8 @@ class DataProbe:
         self.model_inputs = _Reservoir(1)
         self.batch: tuple[int, Tensor, Tensor] | None = None  # (loader id, x, y) of the last batch fetched
         self.pending: tuple[Tensor, Tensor] | None = None  # model input + labels of that batch, until a step
-        self.block: dict | None = None
-        self.eval_sets: dict[str, dict] = {}
+        self.block: dict[str, list] | None = None  # evaluation inputs since the last step, by call
+        self.eval_calls: dict[str, dict] = {}  # evaluated inputs (one model call) → in how many blocks
         self.steps = 0
         self.hooked: set[int] = set()
         self._orig: list = []
@@ -137,10 +137,13 @@ class DataProbe:
             return
         x, y = xy
         key = id(loader)
-        fps = self.loader_fps.setdefault(key, set())
-        if len(fps) < 2_000_000:
-            fps.update(fingerprints(x, self.proj))
-        self.loader_rows.setdefault(key, _Reservoir(2 + len(self.loader_rows))).add(x, y)
+        seen = self.loader_fps.setdefault(key, set())
+        fps = fingerprints(x, self.proj)
+        new = [i for i, f in enumerate(fps) if f not in seen]  # each row once (epochs repeat them)
+        if new and len(seen) < 2_000_000:
+            seen.update(fps[i] for i in new)
+            idx = torch.tensor(new)
+            self.loader_rows.setdefault(key, _Reservoir(2 + len(self.loader_rows))).add(x[idx], y[idx])
         self.batch = (key, x, y)
         self.pending = None
 
@@ -176,11 +179,10 @@ class DataProbe:
             if self.batch is not None and self.pending is None and len(x) == len(self.batch[2]):
                 self.pending = (x.detach(), self.batch[2])
             return
-        block = self.block = self.block or {"n": 0, "fps": [], "sum": 0.0}
         fps = fingerprints(x, self.proj)
-        block["n"] += len(fps)
-        block["fps"].extend(fps)
-        block["sum"] += sum(fps)
+        key = f"{len(fps)}:{sum(fps):.3f}"
+        self.block = self.block or {}
+        self.block.setdefault(key, fps)
 
     def _seen_step(self) -> None:
         self.steps += 1
@@ -192,25 +194,33 @@ class DataProbe:
             self.pending = (self.pending[0][:0], self.pending[1][:0])  # once per batch
 
     def _close_block(self) -> None:
-        b, self.block = self.block, None
-        if not b or not b["n"]:
-            return
-        key = f"{b['n']}:{b['sum']:.3f}"
-        rec = self.eval_sets.setdefault(key, {"n": b["n"], "count": 0, "fps": b["fps"]})
-        rec["count"] += 1
+        """An evaluation block (the model calls between two optimizer steps) is over."""
+        block, self.block = self.block, None
+        for key, fps in (block or {}).items():
+            rec = self.eval_calls.setdefault(key, {"n": len(fps), "blocks": 0, "fps": fps})
+            rec["blocks"] += 1
 
     # -- results ----------------------------------------------------------------------
     def summary(self) -> dict:
-        """Overlaps and counts (what :meth:`save` writes as JSON)."""
+        """Overlaps and counts (what :meth:`save` writes as JSON).
+
+        The validation set is made of the evaluated inputs that recur in the most evaluation blocks
+        (every epoch); inputs evaluated less often (a test set at the end) are reported apart.
+        """
         self._close_block()
         train_fps: set = set()
         for key in self.training_loaders:
             train_fps |= self.loader_fps.get(key, set())
+        most = max((r["blocks"] for r in self.eval_calls.values()), default=0)
         sets = []
-        for key, rec in self.eval_sets.items():
-            overlap = sum(1 for f in rec["fps"] if f in train_fps) / rec["n"] if train_fps else None
-            sets.append({"key": key, "n": rec["n"], "count": rec["count"], "overlap": overlap})
-        sets.sort(key=lambda s: (-s["count"], -s["n"]))
+        for label, recs in (("validation", [r for r in self.eval_calls.values() if r["blocks"] == most]),
+                            ("other", [r for r in self.eval_calls.values() if r["blocks"] < most])):
+            n = sum(r["n"] for r in recs)
+            if not n:
+                continue
+            hits = sum(1 for r in recs for f in r["fps"] if f in train_fps)
+            sets.append({"set": label, "n": n, "count": max(r["blocks"] for r in recs),
+                         "overlap": hits / n if train_fps else None})
         return {"steps": self.steps, "training_rows": len(train_fps), "training_loaders": len(self.training_loaders),
                 "loaders": len(self.loader_fps), "eval_sets": sets,
                 "val_overlap": sets[0]["overlap"] if sets else None,

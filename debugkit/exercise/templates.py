@@ -81,8 +81,11 @@ cockpit_view = display(Markdown("*The live cockpit appears here while the traini
 
 
 def redraw_cockpit(step):
-    cockpit.update(step, force=True)
-    cockpit_view.update(Image(filename=str(cockpit.path)))
+    try:
+        cockpit.update(step, force=True)
+        cockpit_view.update(Image(filename=str(cockpit.path)))
+    except Exception as exc:  # a drawing problem must never stop the training
+        cockpit_view.update(Markdown(f"*The live cockpit could not be drawn: {{type(exc).__name__}}: {{exc}}*"))
 
 
 monitor.add_callback(redraw_cockpit, every={every})
