@@ -10,13 +10,26 @@ Example:
 """
 
 from debugkit.exercise.catalogue import ExerciseInfo, format_exercises, list_exercises
-from debugkit.exercise.check import FIXED, NOT_FIXED, UNCLEAR, BugVerdict, CheckReport, check_notebook, judge_bugs
+from debugkit.exercise.check import (
+    FIXED,
+    NOT_FIXED,
+    UNCLEAR,
+    BugVerdict,
+    CheckReport,
+    check_notebook,
+    judge_bugs,
+)
 from debugkit.exercise.evidence import Evidence
 from debugkit.exercise.execute import CellError, Execution
 from debugkit.exercise.judges import JUDGES, Signature
 from debugkit.exercise.key import exercise_key
 from debugkit.exercise.logbook_cells import LogbookEntryInfo, LogbookInfo, find_logbook
-from debugkit.exercise.notebook import METADATA_KEY, NOTEBOOK_NAME, new_exercise, read_exercise
+from debugkit.exercise.notebook import (
+    METADATA_KEY,
+    NOTEBOOK_NAME,
+    new_exercise,
+    read_exercise,
+)
 
 __all__ = [
     "FIXED",
@@ -29,8 +42,8 @@ __all__ = [
     "CellError",
     "CheckReport",
     "Evidence",
-    "ExerciseInfo",
     "Execution",
+    "ExerciseInfo",
     "LogbookEntryInfo",
     "LogbookInfo",
     "Signature",

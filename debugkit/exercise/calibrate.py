@@ -13,9 +13,9 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 
 @dataclass
@@ -38,7 +38,7 @@ def calibrate(names: list[str] | None = None, work_dir: str | os.PathLike | None
               epochs: int | None = None, threads: int | None = 1,
               progress: Callable[[str], None] | None = None) -> list[CalibrationRow]:
     """Judge every bug of the ``names`` baselines (all if None) on its bugged and its fixed notebook."""
-    import nbformat.v4 as v4
+    from nbformat import v4
 
     from debugkit.baselines import baselines_dir
     from debugkit.exercise.catalogue import list_exercises

@@ -42,7 +42,7 @@ class ScriptCell:
 def _uncomment(line: str) -> str:
     if line.startswith("# "):
         return line[2:]
-    return line[1:] if line.startswith("#") else line
+    return line.removeprefix("#")
 
 
 def split_cells(text: str) -> list[ScriptCell]:

@@ -23,9 +23,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from debugkit.exercise.evidence import Evidence
 from debugkit.exercise.execute import Execution, execute_notebook
@@ -114,8 +114,8 @@ class CheckReport:
 
     def format(self) -> str:
         seed = f", seed {self.seed}" if self.seed is not None else ""
-        lines = [f"debugkit exercise check: {self.notebook} ({self.baseline}{seed}, "
-                 f"{len(self.planted)} planted bug{'s' if len(self.planted) != 1 else ''})", ""]
+        bugs = f"{len(self.planted)} planted bug{'s' if len(self.planted) != 1 else ''}"
+        lines = [f"debugkit exercise check: {self.notebook} ({self.baseline}{seed}, {bugs})", ""]
         ex = self.execution
         if ex is None:
             lines.append("Execution: skipped")

@@ -112,7 +112,7 @@ def execute_notebook(nb, workdir: str | os.PathLike, *, timeout: float = 900, ke
         message = f"the kernel died while running cell [{i}]: {exc}"
         if i is not None:
             errors.append(CellError(i, excerpt(nb.cells[i].source), f"DeadKernelError: {exc}"))
-    except Exception as exc:  # no such kernel, kernel failed to start, ...
+    except Exception as exc:  # noqa: BLE001 - no such kernel, kernel failed to start, ...
         message = (f"the notebook could not be executed: {type(exc).__name__}: {exc}. Is a Jupyter kernel "
                    f"{name!r} installed? (`python -m ipykernel install --user --name {name}`)")
     seconds = time.perf_counter() - t0

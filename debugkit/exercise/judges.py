@@ -16,8 +16,8 @@ Add a judge with::
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from debugkit.exercise.evidence import Evidence
 
@@ -55,7 +55,7 @@ def signature(bug_id: str, ev: Evidence, ref: Evidence) -> Signature:
         return Signature(UNKNOWN, "no behaviour check for this bug")
     try:
         return fn(ev, ref)
-    except Exception as exc:  # one broken check must not hide the verdicts on the other bugs
+    except Exception as exc:  # noqa: BLE001 - one broken check must not hide the verdicts on the others
         return Signature(UNKNOWN, f"the behaviour check failed: {type(exc).__name__}: {exc}")
 
 

@@ -13,7 +13,7 @@ SECTIONS = ("observation", "hypothesis", "experiment", "result", "verdict")
 _MARKER = re.compile(
     r"^(?:\*\*\s*(?P<a>observations?|hypothes[ie]s|experiments?|results?|verdict|conclusion)\s*[.:]?\s*\*\*"
     r"|#{3,4}\s+(?P<b>observations?|hypothes[ie]s|experiments?|results?|verdict|conclusion)\b)",
-    re.I | re.M,
+    re.IGNORECASE | re.MULTILINE,
 )
 
 

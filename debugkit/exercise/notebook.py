@@ -12,7 +12,12 @@ from pathlib import Path
 from debugkit.baselines import Baseline, baselines_dir
 from debugkit.exercise import templates as T
 from debugkit.exercise.catalogue import exercise_baseline
-from debugkit.exercise.cells import ScriptCell, adapt_for_notebook, has_default, split_cells
+from debugkit.exercise.cells import (
+    ScriptCell,
+    adapt_for_notebook,
+    has_default,
+    split_cells,
+)
 from debugkit.exercise.planting import PlantedScript, choose_bugs, plant
 
 #: Version of the notebook layout and metadata written by :func:`new_exercise`.
@@ -20,7 +25,7 @@ EXERCISE_FORMAT = 1
 NOTEBOOK_NAME = "notebook.ipynb"
 METADATA_KEY = "debugkit"
 
-_OPTIMIZER = re.compile(r"^\s*(?P<name>\w+)\s*=\s*(?:torch\.)?optim\.\w+\(", re.M)
+_OPTIMIZER = re.compile(r"^\s*(?P<name>\w+)\s*=\s*(?:torch\.)?optim\.\w+\(", re.MULTILINE)
 _PARAMS_OF = re.compile(r"(?P<name>\w+)(?:\.\w+|\[[^\]]*\])*\.parameters\(\)")
 _TRAINS = re.compile(r"\.backward\(|\.step\(")
 
@@ -68,6 +73,12 @@ def _tagged(cell, tag: str):
     return cell
 
 
+def _markdown(text: str) -> str:
+    """A script's Markdown cell for a notebook: without the script's command-line usage line."""
+    lines = [line for line in text.split("\n") if not re.search(r"`python [\w./-]+\.py\b", line)]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
 def _place_monitor(cells: list[ScriptCell], name: str) -> tuple[int, str, str]:
     """Index of the script cell after which the monitor goes, and the model and optimizer names."""
     code = [(i, c) for i, c in enumerate(cells) if c.kind == "code"]
@@ -92,7 +103,7 @@ def build_exercise(baseline: str | Baseline, bugs: list[str] | None = None, *, s
 
     Deterministic: the same arguments give the same cells (the instructor key relies on it).
     """
-    import nbformat.v4 as v4
+    from nbformat import v4
 
     b = baseline if isinstance(baseline, Baseline) else exercise_baseline(baseline)
     planted: PlantedScript = plant(b, bugs)
@@ -109,7 +120,7 @@ def build_exercise(baseline: str | Baseline, bugs: list[str] | None = None, *, s
     where: dict[int, int] = {}  # script cell → notebook cell
     for i, c in enumerate(script_cells):
         where[i] = len(cells)
-        cells.append(v4.new_code_cell(c.source) if c.kind == "code" else v4.new_markdown_cell(c.source))
+        cells.append(v4.new_code_cell(c.source) if c.kind == "code" else v4.new_markdown_cell(_markdown(c.source)))
         if i == after:
             cells.append(_tagged(v4.new_code_cell(T.monitor_cell(model, optimizer)), T.TAG_INSTRUMENTATION))
         if i == last_code:
@@ -170,7 +181,7 @@ def new_exercise(baseline: str, out_dir: str | os.PathLike, *, seed: int | None 
         PosixPath('ex/ada/notebook.ipynb')
     """
     import nbformat
-    import nbformat.v4 as v4
+    from nbformat import v4
 
     b = exercise_baseline(baseline)
     out = Path(out_dir)

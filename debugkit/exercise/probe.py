@@ -93,7 +93,7 @@ class DataProbe:
         self._orig: list = []
 
     # -- installation -----------------------------------------------------------------
-    def install(self, *, save_at_exit: bool = True) -> "DataProbe":
+    def install(self, *, save_at_exit: bool = True) -> DataProbe:
         """Patch ``DataLoader.__iter__`` and ``Optimizer.__init__`` (undo with :meth:`uninstall`)."""
         from torch.utils.data import DataLoader
 
@@ -148,7 +148,9 @@ class DataProbe:
         self.pending = None
 
     def _seen_optimizer(self, opt) -> None:
-        from debugkit.diagnose.attach import _owner_model  # the same owner search debugkit diagnose uses
+        from debugkit.diagnose.attach import (
+            _owner_model,  # the same owner search debugkit diagnose uses
+        )
         from debugkit.diagnose.probes import paused
 
         if paused():

@@ -6,8 +6,8 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from debugkit.exercise.evidence import Evidence
 
@@ -38,7 +38,7 @@ def reference_evidence(meta: dict, cache_dir: str | os.PathLike, *, preset: str 
     Raises:
         RuntimeError: the fixed baseline itself failed (nothing can be judged against it).
     """
-    import nbformat.v4 as v4
+    from nbformat import v4
 
     from debugkit.baselines import baselines_dir
     from debugkit.exercise.notebook import build_exercise

@@ -32,7 +32,7 @@ def task_text(title: str, symptom: str, *, multi: bool, randomized: bool) -> str
     how_many = ("There are several artificially introduced problems in this code (and perhaps a few we introduced "
                 "by accident)." if multi else "Something in this code keeps the network from training properly.")
     symptom_line = (f"Your colleague reports: *{symptom}*.\n\n" if symptom and not randomized else "")
-    title = re.sub(r"^\s*exercise\s*:\s*", "", title, flags=re.I)
+    title = re.sub(r"^\s*exercise\s*:\s*", "", title, flags=re.IGNORECASE)
     return f"""# Debugging exercise: {title}
 
 A colleague trained the network below, but it does not reach the accuracy they think is achievable

@@ -7,6 +7,8 @@ references are shared by the tests through one cache folder.
 """
 
 import json
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -15,8 +17,17 @@ from debugkit.exercise import FIXED, NOT_FIXED, check_notebook, new_exercise
 
 pytestmark = pytest.mark.slow
 
-NUMERICS = dict(seed=1, epochs=5)
-SMALL = dict(epochs=4)
+NUMERICS = {"seed": 1, "epochs": 5}
+SMALL = {"epochs": 4}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def python3_kernel():
+    """The notebooks name the kernel ``python3``; register this interpreter as one where none exists."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if "python3" not in KernelSpecManager().find_kernel_specs():
+        subprocess.run([sys.executable, "-m", "ipykernel", "install", "--user", "--name", "python3"], check=True)
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +120,8 @@ def test_numerics_exercise_fixed_other_ways_than_the_key_is_fixed(tmp_path, refe
          # key: ±15 degrees
          ("degrees=(0, 180)", "degrees=(-10, 10)"),
          # key: optimizer.zero_grad()
-         ("        loss.backward()", "        for p in model.parameters():\n            p.grad = None\n"
-                                   "        loss.backward()"))
+         ("        loss.backward()",
+          "        for p in model.parameters():\n            p.grad = None\n        loss.backward()"))
     add_markdown(path, "## 1. The loss explodes\n\n**Observation.** The loss grows after epoch 3.\n\n"
                        "**Hypothesis.** Gradients accumulate.\n\n**Experiment.** Clear .grad every step.\n\n"
                        "**Result.** The loss falls to 0.1.\n\n**Verdict.** confirmed — accumulated_grad is 0 now.")

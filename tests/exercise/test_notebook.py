@@ -6,8 +6,20 @@ import nbformat
 import pytest
 
 import debugkit
-from debugkit.baselines import BUG_IDS, UnknownBaselineError, baselines_dir, get_baseline, list_baselines
-from debugkit.exercise import exercise_key, format_exercises, list_exercises, new_exercise, read_exercise
+from debugkit.baselines import (
+    BUG_IDS,
+    UnknownBaselineError,
+    baselines_dir,
+    get_baseline,
+    list_baselines,
+)
+from debugkit.exercise import (
+    exercise_key,
+    format_exercises,
+    list_exercises,
+    new_exercise,
+    read_exercise,
+)
 from debugkit.exercise.planting import bug_hunks, choose_bugs, plant
 from debugkit.exercise.templates import TAG_INSTRUMENTATION, TAG_LOGBOOK, TAG_TASK
 
@@ -18,7 +30,7 @@ def tags(cell):
 
 def key_section(key, bug_id):
     """The part of an instructor key under the heading of ``bug_id``."""
-    return re.search(rf"^## \d+\. `{bug_id}`$(.*?)(?=^## |\Z)", key, re.M | re.S).group(1)
+    return re.search(rf"^## \d+\. `{bug_id}`$(.*?)(?=^## |\Z)", key, re.MULTILINE | re.DOTALL).group(1)
 
 
 def student_code(nb):
@@ -145,7 +157,7 @@ def test_randomize_plants_different_subsets_and_the_key_matches(tmp_path):
                 assert all((line in code) == (bug.id in meta["bugs"]) for line in bugged), (seed, bug.id)
 
         key = exercise_key(path.parent)
-        assert re.findall(r"^## \d+\. `(\w+)`", key, re.M) == meta["bugs"]
+        assert re.findall(r"^## \d+\. `(\w+)`", key, re.MULTILINE) == meta["bugs"]
         for bid in meta["bugs"]:
             bug = next(x for x in b.bugs if x.id == bid)
             section = key_section(key, bid)
@@ -174,7 +186,7 @@ def test_randomize_single_bug_baseline_keeps_the_bug_with_another_seed(tmp_path)
 def test_key_of_the_full_notebook_lists_every_bug_with_its_cell(tmp_path):
     path = new_exercise("numerics_exercise", tmp_path / "ex")
     key = exercise_key(tmp_path / "ex")
-    assert re.findall(r"^## \d+\. `(\w+)`", key, re.M) == list(get_baseline("numerics_exercise").bug_ids)
+    assert re.findall(r"^## \d+\. `(\w+)`", key, re.MULTILINE) == list(get_baseline("numerics_exercise").bug_ids)
     assert "something is missing after cell [" in key_section(key, "missing_zero_grad")
     nb = nbformat.read(path, as_version=4)
     # the student moves the learning-rate line and deletes the rotation line: the key says so
