@@ -681,7 +681,8 @@ class Monitor:
                 "monitor_time": self._monitor_time}
         if self._last_post is not None:
             base["step_time"] = now - self._last_post
-        base["peak_memory"] = _peak_memory()
+        if step % 50 == 0:  # getrusage can take milliseconds: sample it
+            base["peak_memory"] = _peak_memory()
         base["loss"] = loss
         base.update(self._extra)
         self._extra = {}

@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-time", type=float)
     ap.add_argument("--lr-range-test", action="store_true")
     ap.add_argument("--no-probes", action="store_true")
+    ap.add_argument("--name", help="run name (default: the run directory's name)")
     ap.add_argument("--module", action="store_true", help="the target is a module name (python -m)")
     ap.add_argument("target")
     ap.add_argument("args", nargs=argparse.REMAINDER)
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
     attach = AutoAttach(a.run_dir, {
         "preset": a.preset, "capture_eval": True, "probes": not a.no_probes, "lr_range_test": a.lr_range_test,
-        "max_steps": a.max_steps, "max_time": a.max_time,
+        "max_steps": a.max_steps, "max_time": a.max_time, "name": a.name,
         "meta": {"script": a.target, "script_args": a.args},
     }).install()
     sys.argv = [a.target, *a.args]

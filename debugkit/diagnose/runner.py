@@ -49,7 +49,8 @@ def default_run_dir(target: str) -> Path:
 
 def run_script(command: list[str], *, run_dir: str | os.PathLike | None = None, preset: str = "standard",
                max_steps: int | None = None, max_time: float | None = None, lr_range_test: bool = False,
-               probes: bool = True, quiet: bool = False, timeout: float | None = None) -> ScriptRun:
+               probes: bool = True, quiet: bool = False, timeout: float | None = None,
+               name: str | None = None) -> ScriptRun:
     """Run a training script in a subprocess with monitors attached from outside.
 
     The script imports nothing of debugkit; its output goes to this process's stdout
@@ -66,6 +67,8 @@ def run_script(command: list[str], *, run_dir: str | os.PathLike | None = None, 
         child.append("--lr-range-test")
     if not probes:
         child.append("--no-probes")
+    if name:
+        child += ["--name", name]
     if is_module:
         child.append("--module")
     child += [target, *args]

@@ -127,7 +127,7 @@ def _diff(a: str, b: str, name: str) -> str:
 class Hunter:
     """Runs the hunt for one script. Use :func:`hunt` for the whole pipeline."""
 
-    def __init__(self, script: Path, work_dir: Path, *, preset: str = "standard", script_args: list[str] | None = None,
+    def __init__(self, script: Path, work_dir: Path, *, preset: str = "economy", script_args: list[str] | None = None,
                  max_rounds: int = 10, time_budget: float = 540.0, progress: Callable[[str], None] | None = None):
         self.script = Path(script).resolve()
         self.work = Path(work_dir)
@@ -152,7 +152,7 @@ class Hunter:
         os.environ["PYTHONPATH"] = self.env_path + (os.pathsep + old if old else "")
         try:
             run_script(["python", str(path), *(args if args is not None else self.args)], run_dir=folder / "run",
-                       preset=preset or self.preset, probes=probes, quiet=True)
+                       preset=preset or self.preset, probes=probes, quiet=True, name=label)
         finally:
             if old is None:
                 os.environ.pop("PYTHONPATH", None)
