@@ -389,6 +389,12 @@ class Monitor:
     def __enter__(self) -> "Monitor":
         return self
 
+    def __deepcopy__(self, memo) -> "Monitor":
+        # copy.deepcopy(model) (EMA weights, probes) copies the model's hook dicts and with them
+        # our bound methods: the copy shares this monitor, and every hook ignores modules it
+        # does not watch, so copies stay unmonitored.
+        return self
+
     def __exit__(self, exc_type, exc, tb) -> None:
         self.close("crashed" if exc_type is not None and exc_type is not KeyboardInterrupt else
                    ("interrupted" if exc_type is KeyboardInterrupt else "finished"))
@@ -476,6 +482,8 @@ class Monitor:
         return self._eval is not None and self._internal == 0 and not torch.is_grad_enabled() and not self._closed
 
     def _on_model_pre(self, module, args, kwargs):
+        if module is not self.model:
+            return
         if self._evaluating():
             self._eval_input = args[0] if args else next((v for v in kwargs.values() if isinstance(v, Tensor)), None)
             return
@@ -503,6 +511,8 @@ class Monitor:
             st.io.update(act_fn.input_stats(x))
 
     def _on_model_out(self, module, args, output):
+        if module is not self.model:
+            return
         if self._evaluating():
             self._eval.seen_eval_forward(getattr(self, "_eval_input", None), find_logits(output), module.training)
             return
@@ -520,7 +530,7 @@ class Monitor:
             st.io.update(act_fn.output_stats(micro.logits))
 
     def _on_layer(self, lname: str, kind: str, module, inputs, output):
-        if not self._recording() or self._state is None or not self._state.micro:
+        if not self._recording() or self._state is None or not self._state.micro or module not in self._act_modules:
             return
         st = self._state
         if needs_.ACTIVATIONS in st.needs and isinstance(output, Tensor):

@@ -373,3 +373,26 @@ def test_resumed_monitor_measures_distance_from_the_original_start(tmp_path):
     expected = torch.sqrt(sum(((t3 - t0) ** 2).sum() for t3, t0 in zip(theta3, theta0))).item()
     assert sc.distance.iloc[3] == pytest.approx(expected, rel=1e-5)
     assert expected > 0.01
+
+
+def test_deepcopies_of_the_model_stay_unmonitored(tmp_path):
+    """EMA copies made with copy.deepcopy after attaching must neither crash nor be recorded."""
+    x, y = _data()
+    model = _mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss_fn = nn.CrossEntropyLoss()
+    mon = debugkit.Monitor(model, opt, loss_fn, preset="standard", schedule=1, run_dir=tmp_path / "ema", strict=True)
+    ema = copy.deepcopy(model)
+    for s in range(3):
+        opt.zero_grad()
+        loss = loss_fn(model(x[:16]), y[:16])
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            for pe, p in zip(ema.parameters(), model.parameters()):
+                pe.mul_(0.9).add_(0.1 * p)
+        loss_fn(ema(x[:16]), y[:16]).backward()  # the copy trains too (no optimizer): ignored
+    mon.close()
+    sc = debugkit.load_run(tmp_path / "ema").scalars
+    assert len(sc) == 3 and (sc.accumulated_grad == 0).all()
+    assert mon.model is model
