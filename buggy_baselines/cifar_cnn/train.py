@@ -1,7 +1,8 @@
 # %% [markdown]
 # # A CIFAR-10-style CNN on upsampled digits
 #
-# The digits as 3x32x32 8-bit RGB images and a small three-block CNN, as one would train on CIFAR-10. Convolutions get weight decay, the classifier does not.
+# The digits as 3x32x32 8-bit RGB images and a small three-block CNN, as one would train on
+# CIFAR-10. Convolutions get weight decay, the classifier does not.
 #
 # Run it with `python train.py [--epochs N] [--seed S]`.
 

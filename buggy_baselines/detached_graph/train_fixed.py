@@ -1,7 +1,8 @@
 # %% [markdown]
 # # Handwritten digits: a 16-d embedding
 #
-# An MLP with a 16-dimensional embedding layer and a linear classifier on top, trained with SGD and momentum.
+# An MLP with a 16-dimensional embedding layer and a linear classifier on top, trained with SGD
+# and momentum.
 #
 # Run it with `python train.py [--epochs N] [--seed S]`.
 

@@ -1,7 +1,8 @@
 # %% [markdown]
 # # Exercise: train a tanh MLP on handwritten digits
 #
-# A colleague's training notebook: a tanh MLP with random-rotation augmentation, SGD with momentum and an exponential learning-rate schedule. It does not reach the accuracy it should.
+# A colleague's training notebook: a tanh MLP with random-rotation augmentation, SGD with momentum
+# and an exponential learning-rate schedule. It does not reach the accuracy it should.
 #
 # Run it with `python train.py [--epochs N] [--seed S]`.
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -225,3 +227,15 @@ def test_write_key(fake_root, tmp_path):
     assert "### `lr_too_high` — train.py line 3" in text and "- **Fix:** f" in text
     other = write_key(tmp_path / "elsewhere.md")
     assert other.read_text() == text
+
+
+def test_script_runs_as_notebook_cells(monkeypatch):
+    """Converted to a notebook, a script has no __file__ and Jupyter's own argv; it must still run."""
+    monkeypatch.delenv("DEBUGKIT_BASELINES", raising=False)
+    b = get_baseline("lr_too_low")
+    code = ("import sys; sys.argv = ['ipykernel_launcher.py', '-f', '/tmp/kernel-1.json', '--epochs', '1']\n"
+            "exec(compile(open('train.py').read(), '<notebook cell>', 'exec'), {'__name__': '__main__'})\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=b.path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(parse_epochs(proc.stdout)) == 1 and parse_result(proc.stdout) is not None

@@ -1,21 +1,32 @@
 """End to end: every bugged baseline is measurably worse than its fix, on the embedded digits.
 
 Each script runs as a user would run it (``run_baseline``: a fresh ``python train.py --seed S``), bugged and
-fixed, for SEEDS. The margins below were checked on seeds 0-9 (``python -m pytest tests/baselines
---run-slow`` with SEEDS = range(10)); the numbers in the comments are the worst case over those seeds.
+fixed, for SEEDS (0 and 1). Every margin below was checked on seeds 0-9; the comments give the worst case
+over those seeds. To check again on more seeds::
+
+    DEBUGKIT_BASELINE_SEEDS=0-9 python -m pytest tests/baselines --run-slow
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from debugkit.baselines import Baseline, BaselineResult, list_baselines, run_baseline
 
-SEEDS = (0, 1)
+def _seeds(spec: str) -> tuple[int, ...]:
+    """"0,1" or "0-9"."""
+    if "-" in spec:
+        lo, hi = spec.split("-")
+        return tuple(range(int(lo), int(hi) + 1))
+    return tuple(int(s) for s in spec.split(","))
+
+
+SEEDS = _seeds(os.environ.get("DEBUGKIT_BASELINE_SEEDS", "0,1"))
 #: Two scripts at a time with one thread each: the two cores of a CI runner.
 WORKERS = 2
 ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -64,96 +75,98 @@ def describe(bugged, fixed) -> str:
                      + [f"fixed  seed {s}: {f(r)}" for s, r in zip(SEEDS, fixed)])
 
 
-# Per baseline: a check on one seed's (bugged, fixed) pair. Worst case over seeds 0-9 in the comments.
-def _lr_too_high(b, f):  # bugged val_acc <= 0.xx (oscillates around ln 10)
+# Per baseline: a check on one seed's (bugged, fixed) pair. "worst" = worst case over seeds 0-9.
+def _lr_too_high(b, f):  # oscillates around ln 10; worst bugged val_acc 0.17
     assert broken(b, 0.3) and f.val_acc >= 0.9
 
 
-def _lr_too_low(b, f):  # stalled loss: bugged train_loss >= 2.xx, fixed <= 0.xx
+def _lr_too_low(b, f):  # stalled loss; worst: bugged train_loss 2.21, val_acc 0.20; fixed train_loss 0.18
     assert b.train_loss >= 2.0 and b.val_acc <= 0.5 and f.train_loss <= 0.5 and f.val_acc >= 0.9
 
 
-def _missing_zero_grad(b, f):  # the loss grows to hundreds or diverges
+def _missing_zero_grad(b, f):  # the loss grows into the hundreds; worst bugged train_loss 262, val_acc 0.12
     assert (b.diverged or b.train_loss > 10) and broken(b, 0.3) and f.val_acc >= 0.9
 
 
 def _double_softmax(b, f):
-    # CE on probabilities cannot go below ln(1 + 9/e) = 1.46 (accuracy alone is not reliably lower: the
-    # argmax survives the extra softmax, and some seeds reach the fixed accuracy)
+    # CE on probabilities cannot go below ln(1 + 9/e) = 1.46; worst bugged losses 1.50, fixed val_loss 0.16.
+    # Accuracy alone is not reliably lower (the argmax survives the softmax: 0.86-0.98 vs 0.95-0.98).
     floor = math.log(1 + 9 / math.e)
     assert b.train_loss >= floor - 0.05 and b.val_loss >= floor - 0.05
     assert f.train_loss <= 0.2 and f.val_loss <= 0.5
 
 
-def _unnormalized_inputs(b, f):  # first epoch loss in the thousands, then dead ReLUs at 2.30
+def _unnormalized_inputs(b, f):  # first-epoch loss in the hundreds (worst 404), then dead ReLUs (val_acc <= 0.10)
     assert broken(b, 0.3) and f.val_acc >= 0.9
-    assert b.diverged or b.epochs[0]["train_loss"] > 10
+    assert b.diverged or b.epochs[0]["train_loss"] > 100
 
 
-def _bad_init_scale(b, f):  # huge initial loss, then stuck
+def _bad_init_scale(b, f):  # first-epoch loss in the hundreds (worst 210), then stuck (val_acc <= 0.16)
     assert broken(b, 0.3) and f.val_acc >= 0.9
-    assert b.diverged or b.epochs[0]["train_loss"] > 5
+    assert b.diverged or b.epochs[0]["train_loss"] > 50
 
 
-def _symmetric_init(b, f):  # identical units: one unit's worth of capacity
+def _symmetric_init(b, f):  # identical units; worst bugged val_acc 0.32, train_acc 0.30
     assert b.val_acc <= 0.5 and b.train_acc <= 0.5 and f.val_acc >= 0.9
 
 
-def _dead_relu(b, f):  # loss pinned at ln 10
+def _dead_relu(b, f):  # loss pinned at ln 10 = 2.30 on every seed, val_acc <= 0.10
     assert b.train_loss >= 2.2 and broken(b, 0.3) and f.val_acc >= 0.9
 
 
-def _saturated_activations(b, f):
+def _saturated_activations(b, f):  # worst gap 0.13 (0.86 vs 0.99); bugged train_loss >= 0.58 vs <= 0.0014
     assert b.val_acc <= f.val_acc - 0.08 and b.train_loss >= 5 * f.train_loss
 
 
-def _label_noise(b, f):  # memorisation only: train accuracy up, validation at chance
+def _label_noise(b, f):  # memorisation only; worst bugged val_acc 0.14, train_acc >= 0.57
     assert b.val_acc <= 0.25 and b.train_acc >= b.val_acc + 0.15 and f.val_acc >= 0.9
 
 
-def _unshuffled_data(b, f):
+def _unshuffled_data(b, f):  # worst gap 0.62 (0.34 vs 0.96)
     assert b.val_acc <= f.val_acc - 0.3
 
 
-def _embedding_not_trained(b, f):  # frozen_params, detached_graph
+def _embedding_not_trained(b, f):  # frozen_params, detached_graph; worst gap 0.30, bugged train_loss >= 1.58
     assert b.val_acc <= f.val_acc - 0.2 and b.train_loss >= 1.0
 
 
-def _clip_too_aggressive(b, f):
+def _clip_too_aggressive(b, f):  # worst gap 0.13 (0.81 vs 0.94); bugged train_loss >= 1.66, fixed <= 0.03
     assert b.val_acc <= f.val_acc - 0.08 and b.train_loss >= 1.0 and f.train_loss <= 0.2
 
 
-def _weight_decay_too_high(b, f):
+def _weight_decay_too_high(b, f):  # worst bugged val_acc 0.25, train_loss 2.19
     assert b.val_acc <= 0.4 and b.train_loss >= 2.0 and f.val_acc >= 0.9
 
 
-def _lr_schedule_increasing(b, f):  # fine at first, then the loss turns up
+def _lr_schedule_increasing(b, f):  # fine at first, then the loss rises by >= 1.64; worst bugged val_acc 0.39
     losses = [e["train_loss"] for e in b.epochs]
-    best = min(losses[:3])
-    assert broken(b, 0.4) and (b.diverged or max(losses[3:]) > best + 0.5) and f.val_acc >= 0.9
+    assert broken(b, 0.6) and (b.diverged or max(losses[3:]) > min(losses[:3]) + 0.5) and f.val_acc >= 0.9
 
 
-def _eval_mode_training(b, f):  # training itself is fine; evaluation in train mode is not
+def _eval_mode_training(b, f):
+    # training itself is fine (train_acc >= 0.96); evaluation in train mode is not: worst gap 0.37, val_loss x16
     assert b.train_acc >= 0.9 and b.val_acc <= f.val_acc - 0.25 and b.val_loss >= 5 * f.val_loss
 
 
 def _val_from_train_split(b, f):
-    # validation = training data: its loss sits far below the clean test loss; with a real split it does not
+    # validation = training data: val_loss / test_loss <= 0.06 bugged, >= 0.52 fixed; bugged val_acc 1.00 on
+    # every seed, test_acc <= 0.99
     assert b.val_loss <= 0.2 * b.test_loss and f.val_loss >= 0.3 * f.test_loss
     assert b.val_acc >= 0.995 and b.val_acc >= b.test_acc + 0.005
 
 
 def _val_own_normalization(b, f):
-    # training and test are bit-for-bit the same; only the validation numbers are wrong
+    # training and test are bit-for-bit the same; only the validation numbers are wrong: worst
+    # test_acc - val_acc 0.21, val_loss x8
     assert b.train_loss == f.train_loss and b.test_acc == f.test_acc
     assert b.val_loss >= 5 * f.val_loss and b.val_acc <= b.test_acc - 0.15 and f.val_acc >= 0.9
 
 
-def _numerics_exercise(b, f):
+def _numerics_exercise(b, f):  # worst gap 0.68 (0.31 vs 0.99)
     assert b.val_acc <= f.val_acc - 0.5 and f.val_acc >= 0.9
 
 
-def _cifar_cnn(b, f):
+def _cifar_cnn(b, f):  # bugged val_acc <= 0.11 (chance), fixed >= 0.95
     assert broken(b, 0.3) and f.val_acc >= 0.9
 
 
