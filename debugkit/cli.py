@@ -254,6 +254,55 @@ def _baselines(sub):
     key.set_defaults(func=lambda a: print(f"wrote {__import__('debugkit.baselines', fromlist=['x']).write_key(a.output)}"))
 
 
+# ---------------------------------------------------------------------------- exercise
+@command("exercise")
+def _exercise(sub):
+    p = sub.add_parser("exercise", help="debugging exercises: student notebooks, keys, checking fixes",
+                       description="Prepare, hand out and check a debugging session: `exercise new` writes a "
+                                   "student notebook from a bugged baseline, `exercise key` the instructor key, "
+                                   "`exercise check` judges each planted bug by behaviour.")
+    es = p.add_subparsers(dest="exercise_cmd", metavar="{ls,new,key,check}", required=True)
+    ls = es.add_parser("ls", help="list the exercises (no spoilers)")
+    ls.set_defaults(func=lambda a: print(__import__("debugkit.exercise", fromlist=["x"]).format_exercises()))
+    new = es.add_parser("new", help="write a student notebook for a baseline")
+    new.add_argument("baseline")
+    new.add_argument("--out", required=True, help="folder for notebook.ipynb and utils.py")
+    new.add_argument("--seed", type=int, help="per-student seed (with --randomize: which bugs)")
+    new.add_argument("--randomize", action="store_true", help="plant a random subset/variant of the bugs")
+    new.add_argument("--epochs", type=int, help="shorter or longer training than the baseline's default")
+    new.add_argument("--bugs", help="comma-separated bug ids to plant (default: all)")
+    new.add_argument("--force", action="store_true", help="overwrite an existing notebook")
+
+    def do_new(args):
+        from debugkit.exercise import new_exercise
+
+        path = new_exercise(args.baseline, args.out, seed=args.seed, randomize=args.randomize, epochs=args.epochs,
+                            bugs=args.bugs.split(",") if args.bugs else None, overwrite=args.force)
+        print(f"wrote {path}")
+        return 0
+
+    new.set_defaults(func=do_new)
+    key = es.add_parser("key", help="the instructor key for the bugs planted in a notebook")
+    key.add_argument("path", metavar="DIR|NOTEBOOK")
+    key.set_defaults(func=lambda a: print(__import__("debugkit.exercise", fromlist=["x"]).exercise_key(a.path)))
+    chk = es.add_parser("check", help="execute a student notebook and judge each planted bug by behaviour")
+    chk.add_argument("notebook")
+    chk.add_argument("--json", metavar="PATH")
+    chk.add_argument("--timeout", type=float, default=900)
+    chk.add_argument("--no-execute", action="store_true", help="skip running the notebook itself")
+    chk.add_argument("--reference-dir", help="cache for the fixed baseline's reference runs")
+
+    def do_check(args):
+        from debugkit.exercise import check_notebook
+
+        report = check_notebook(args.notebook, json_path=args.json, timeout=args.timeout,
+                                execute=not args.no_execute, reference_dir=args.reference_dir)
+        print(report)
+        return 0
+
+    chk.set_defaults(func=do_check)
+
+
 # ---------------------------------------------------------------------------- train / evaluate / study / sweep
 @command("train")
 def _train(sub):

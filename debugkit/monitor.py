@@ -710,7 +710,16 @@ class Monitor:
         self.global_step += 1
         for fn, every in self._callbacks:
             if self.global_step % every == 0:
-                fn(self.global_step)
+                try:
+                    fn(self.global_step)
+                except Exception as exc:  # a broken dashboard must not stop training
+                    if self.strict:
+                        raise
+                    key = f"callback {getattr(fn, '__qualname__', fn)}"
+                    if key not in self._warned:
+                        self._warned.add(key)
+                        warnings.warn(f"debugkit: {key} failed: {type(exc).__name__}: {exc} (reported once)",
+                                      RuntimeWarning, stacklevel=2)
         if self.max_steps is not None and self.global_step >= self.max_steps:
             raise StopTraining(f"debugkit stopped training after {self.global_step} steps (max_steps)")
         if self.max_time is not None and time.perf_counter() - self._t_attach > self.max_time:

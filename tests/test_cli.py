@@ -32,7 +32,7 @@ def test_every_subcommand_has_help(argv, capsys):
 
 def test_all_documented_commands_exist():
     assert {"plot", "runs", "diagnose", "run", "logbook", "baselines", "train", "evaluate", "study", "sweep",
-            "export"} <= set(COMMANDS)
+            "export", "exercise"} <= set(COMMANDS)
 
 
 def _run(tmp_path):

@@ -22,9 +22,14 @@ from debugkit.monitor import Monitor
 
 def _owner_model(params: list[torch.Tensor]) -> nn.Module | None:
     """The outermost live module owning the most of ``params``."""
+    import warnings
+
     ids = {id(p) for p in params}
     cands = []
-    for obj in gc.get_objects():
+    with warnings.catch_warnings():  # isinstance() on some lazy module objects warns
+        warnings.simplefilter("ignore")
+        objects = [o for o in gc.get_objects() if isinstance(o, nn.Module)]
+    for obj in objects:
         if isinstance(obj, nn.Module):
             try:
                 owned = sum(1 for p in obj.parameters() if id(p) in ids)
