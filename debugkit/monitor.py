@@ -38,7 +38,7 @@ from torch import Tensor, nn
 
 from debugkit._backward_watch import BackwardWatch
 from debugkit.distributed import unwrap, world
-from debugkit.eval_capture import EvalCapture
+from debugkit.eval_capture import DataCapture, EvalCapture
 from debugkit.functional import activations as act_fn
 from debugkit.functional.grad_sample import MicrobatchGrads
 from debugkit.functional.hessian import make_hvp
@@ -244,6 +244,10 @@ class Monitor:
         self._recompute_problem: str | None = None
         # (DDP cannot backpropagate through its all-reduce: curvature is recomputed locally there)
         self._eval = EvalCapture() if capture_eval else None
+        self._data = DataCapture() if capture_eval else None
+        self._aug_probed = False
+        if self._eval is not None:
+            self._eval.data = self._data
         self._probes = probes
         self.max_steps, self.max_time = max_steps, max_time
         self._t_attach = time.perf_counter()
@@ -377,7 +381,9 @@ class Monitor:
         if self._probes and self._last_micro is not None and self.writer is not None:
             from debugkit.diagnose.probes import END_PROBES, run_probes
 
-            run_probes(self, END_PROBES, self._last_micro)
+            extra = ({"augmentation": lambda mon, micro: mon._data.augmentation_probe()}
+                     if self._data and not self._aug_probed else None)
+            run_probes(self, END_PROBES, self._last_micro, extra)
         self._closed = True
         for h in self._handles:
             h.remove()
@@ -430,6 +436,11 @@ class Monitor:
         if every < 1:
             raise ValueError(f"add_callback(every=...) must be >= 1, got {every}")
         self._callbacks.append((fn, int(every)))
+
+    def seen_loader_batch(self, dataset, batch) -> None:
+        """A DataLoader yielded ``batch`` from ``dataset`` (called by ``debugkit diagnose``)."""
+        if self._data is not None and not self._closed:
+            self._data.seen_batch(dataset, batch)
 
     def record(self, **values: float) -> None:
         """Add scalars to the current step's record (e.g. values from your own code)."""
@@ -654,6 +665,16 @@ class Monitor:
             else:
                 replaced = ((args[0], cached, *args[2:]), kwargs or {})
         st = self._state or self._begin_step()
+        if self._data is not None:
+            self._data.step_taken()
+            for m in st.used_micro():
+                x = m.args[0] if m.args else None
+                self._data.seen_training_input(x, m.target)
+            if self._probes and not self._aug_probed and self._data.ready():
+                from debugkit.diagnose.probes import run_probes
+
+                self._aug_probed = True
+                run_probes(self, {"augmentation": lambda mon, micro: mon._data.augmentation_probe()}, None)
         self._ctx = ctx = StepContext(self, self.global_step, st)
         if st.used_micro():
             if self._probes and self._last_micro is None:

@@ -86,11 +86,32 @@ class AutoAttach:
 
         CG.clip_grad_norm_ = clip
         U.clip_grad_norm_ = clip
+
+        # what the data loaders yield (before any augmentation inside the training loop)
+        from torch.utils.data.dataloader import _BaseDataLoaderIter
+
+        orig_next = _BaseDataLoaderIter.__next__
+        self._orig_next = orig_next
+
+        def next_batch(it):
+            batch = orig_next(it)
+            for m in attach.monitors:
+                try:
+                    m.seen_loader_batch(it._dataset, batch)
+                except Exception:  # observing must never break the user's data pipeline
+                    pass
+            return batch
+
+        _BaseDataLoaderIter.__next__ = next_batch
         return self
 
     def uninstall(self) -> None:
         if self._orig_init is not None:
             torch.optim.Optimizer.__init__ = self._orig_init
+        if getattr(self, "_orig_next", None) is not None:
+            from torch.utils.data.dataloader import _BaseDataLoaderIter
+
+            _BaseDataLoaderIter.__next__ = self._orig_next
         if self._orig_clip is not None:
             import torch.nn.utils as U
             import torch.nn.utils.clip_grad as CG

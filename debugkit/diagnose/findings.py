@@ -105,8 +105,8 @@ FINDING_TYPES: dict[str, FindingType] = {t.id: t for t in [
        "the effective learning rate is {factor:.1e} of the nominal one.",
        "Raise max_norm to about the typical gradient norm (or remove clipping).", {"action": "relax_clipping"}),
     _T("weight_decay_too_high", "Weight decay far too high", "cause", "error",
-       "The decay term (wd·‖θ‖ = {decay:.3g}) is {ratio:.1f}× the gradient ({grad:.3g}): weights are pulled to "
-       "zero faster than the data can shape them.",
+       "The decay term (wd·‖θ‖ = {decay:.3g}) is {ratio:.1f}× the gradient ({grad:.3g}) and the weights shrank "
+       "to {param_norm_ratio:.0%} of their initial size: they are pulled to zero faster than the data can shape them.",
        "Lower weight_decay by 100× (typical values 1e-5 to 1e-3).", {"action": "scale_weight_decay", "factor": 0.01}),
     _T("lr_schedule_increasing", "Learning rate increases during training", "cause", "error",
        "The learning rate grew from {lr0:.3g} to {lr1:.3g} ({steps} steps): the schedule goes the wrong way.",
@@ -132,9 +132,8 @@ FINDING_TYPES: dict[str, FindingType] = {t.id: t for t in [
        "standardised with their own statistics instead of the training set's.",
        "Normalise validation and test data with the training mean and std.", {"action": "train_stat_normalization"}),
     _T("bad_augmentation", "Augmentation destroys the signal", "cause", "warning",
-       "Accuracy on augmented training batches ({train_acc:.0%}) stays far below validation accuracy "
-       "({val_acc:.0%}): the augmentation makes training samples harder than real ones (e.g. rotations that turn "
-       "6 into 9).",
+       "On the inputs the model actually trains on, accuracy is {train_acc:.0%} against {val_acc:.0%} on "
+       "unaugmented data: the augmentation changes what the labels mean (e.g. rotations that turn 6 into 9).",
        "Use milder augmentation (e.g. ±15° rotation) and check augmented samples visually.",
        {"action": "weaken_augmentation"}),
     _T("overfitting", "Overfitting", "symptom", "info",
@@ -159,7 +158,7 @@ FINDING_TYPES: dict[str, FindingType] = {t.id: t for t in [
 #: Cause → findings it can produce as side effects.  When both are raised, the explained
 #: one is ranked below its cause (and says so in its evidence); nothing is dropped.
 EXPLAINS: dict[str, set[str]] = {
-    "bad_init_scale": {"dead_relu", "saturated_activations", "wrong_initial_loss", "exploding_gradients",
+    "bad_init_scale": {"dead_relu", "wrong_initial_loss", "exploding_gradients",
                        "loss_diverged", "lr_too_high", "vanishing_gradients", "loss_stalled", "loss_oscillating"},
     "unnormalized_inputs": {"saturated_activations", "dead_relu", "wrong_initial_loss", "exploding_gradients",
                             "loss_diverged", "lr_too_high", "bad_init_scale", "loss_oscillating", "loss_stalled",
@@ -174,13 +173,16 @@ EXPLAINS: dict[str, set[str]] = {
     "symmetric_init": {"loss_stalled", "vanishing_gradients", "underfitting", "frozen_params", "detached_graph",
                        "dead_relu", "lr_too_low"},
     "dead_relu": {"vanishing_gradients", "loss_stalled", "underfitting", "lr_too_low"},
-    "saturated_activations": {"vanishing_gradients", "loss_stalled", "underfitting", "lr_too_low"},
+    # in tanh/sigmoid nets an oversized init shows up as saturation: the more specific finding
+    "saturated_activations": {"vanishing_gradients", "loss_stalled", "underfitting", "lr_too_low", "bad_init_scale",
+                              "wrong_initial_loss"},
     "frozen_params": {"loss_stalled", "underfitting", "lr_too_low"},
     "detached_graph": {"loss_stalled", "underfitting", "lr_too_low", "frozen_params"},
     "clip_too_aggressive": {"lr_too_low", "loss_stalled", "underfitting"},
     "weight_decay_too_high": {"loss_stalled", "underfitting", "lr_too_low", "dead_relu"},
     "label_noise": {"overfitting", "underfitting", "loss_stalled", "lr_too_low"},
-    "unshuffled_data": {"loss_oscillating", "loss_stalled", "underfitting", "lr_too_high", "exploding_gradients"},
+    "unshuffled_data": {"loss_oscillating", "loss_stalled", "underfitting", "lr_too_high", "exploding_gradients",
+                        "bad_augmentation", "dead_relu", "label_noise"},
     "eval_mode_training": {"overfitting", "underfitting"},
     "bad_augmentation": {"underfitting", "loss_stalled"},
     "lr_too_low": {"loss_stalled", "underfitting"},

@@ -89,7 +89,16 @@ def val_own_normalization(sig):
 
 @rule("bad_augmentation")
 def bad_augmentation(sig):
-    """Training batches are consistently much harder than validation data, epoch after epoch."""
+    """The inputs the model trains on lost the label information the raw data carry (probe),
+    or training batches stay much harder than validation data, epoch after epoch."""
+    from debugkit.diagnose.rules.initialization import _probe
+
+    probe = _probe(sig, "augmentation")
+    if isinstance(probe, dict) and probe.get("acc_raw", 0) > 0.5 and probe.get("inputs_changed", 0) > 0.5:
+        ratio = probe["acc_trained_inputs"] / probe["acc_raw"]
+        if ratio < 0.7:
+            ev = {"train_acc": probe["acc_trained_inputs"], "val_acc": probe["acc_raw"], "probe": probe}
+            return make_finding("bad_augmentation", min(0.6 + (0.7 - ratio), 0.95), ev)
     vep = sig.val_epochs
     train = sig.finite("train_acc")
     if "val_acc" not in vep.columns or len(vep) < 3 or len(train) < 20:

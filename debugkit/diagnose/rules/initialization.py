@@ -22,7 +22,9 @@ def wrong_initial_loss(sig):
     l0 = sig.loss_first
     if abs(l0 - lnc) < max(0.5, 0.3 * lnc):
         return None
-    return make_finding("wrong_initial_loss", 0.5, {"loss0": l0, "lnc": lnc, "C": c})
+    # mild deviations are common (initialisation details); far off is worth a warning
+    severity = "warning" if (l0 > 2 * lnc or l0 < 0.5 * lnc) else "info"
+    return make_finding("wrong_initial_loss", 0.5, {"loss0": l0, "lnc": lnc, "C": c}, severity=severity)
 
 
 @rule("bad_init_scale")
