@@ -149,13 +149,23 @@ class StepContext:
     def grad_sample(self) -> GradSample:
         """Statistics of all per-sample gradients (exact if possible, else micro-batches)."""
         if "gs" not in self._cache:
-            self._cache["gs"] = self._global(self._exact(subset=False) or self._microbatch_sample())
+            local = self._cache.get("gs_local") or self._exact(subset=False)
+            if local is not None:
+                self._cache["gs_local"] = local
+            self._cache["gs"] = self._global(local or self._microbatch_sample())
         return self._cache["gs"]
 
     def grad_subsample(self) -> GradSample:
         """Per-sample gradients of a random subsample (cheap; for variances, e.g. in α)."""
         if "gss" not in self._cache:
-            sub = self._exact(subset=True)
+            from debugkit.instruments.base import GRAD_SAMPLE
+
+            full = self._exact(subset=False) if GRAD_SAMPLE in self.state.needs else None
+            if full is not None:  # all samples are needed anyway: reuse their per-sample gradients
+                self._cache.setdefault("gs_local", full)
+                sub = self._cache["gs_local"].subset([m.sub_idx for m in self.state.used_micro()])
+            else:
+                sub = self._exact(subset=True)
             self._cache["gss"] = self._global(sub) if sub is not None else self.grad_sample()
         return self._cache["gss"]
 
@@ -205,7 +215,7 @@ class StepContext:
     # -- statistics of the units, shared by the noise instruments ---------------------------
     def batch_grad_sq(self, names) -> float:
         grads = self.grads()
-        return sum(grads[n].double().pow(2).sum().item() for n in names if n in grads)
+        return sum(torch.linalg.vector_norm(grads[n], dtype=torch.float64).item() ** 2 for n in names if n in grads)
 
     def unit_sq_norms(self) -> Tensor:
         if "sq" not in self._cache:

@@ -102,11 +102,25 @@ class PerSampleGrads(GradSample):
                 for ci, cap in enumerate(rec.captures):
                     yield mi, h, rec, ci, cap, prefix
 
+    def subset(self, idx_per_micro: list[Tensor]) -> "PerSampleGrads":
+        """The same statistics for the samples ``idx`` of each micro-batch, sharing this
+        object's materialised per-sample gradients (no second materialisation)."""
+        micro = [([r.select(idx) for r in m.records], len(idx)) for m, idx in zip(self._micro, idx_per_micro)]
+        sub = PerSampleGrads(micro, scale=self.scale, batch_size=self.batch_size)
+        sub._parent = (self, idx_per_micro)
+        return sub
+
     def _materialized(self, mi, h, rec, ci, cap) -> dict[str, Tensor] | None:
         """Cached per-sample gradients of one capture, if the layer prefers them and they fit."""
         if not h.prefers_materialize:
             return None
         key = (mi, rec.name, ci)
+        parent = getattr(self, "_parent", None)
+        if key not in self._cache and parent is not None:
+            full = parent[0]._materialized(mi, h, rec, ci, parent[0]._micro[mi].records[
+                [r.name for r in parent[0]._micro[mi].records].index(rec.name)].captures[ci])
+            if full is not None:
+                self._cache[key] = {k: v[parent[1][mi]] for k, v in full.items()}
         if key not in self._cache:
             numel = sum(p.numel() for _, p in h.params(rec.module)) * cap.x.shape[0]
             if numel > self.CACHE_LIMIT:
@@ -131,7 +145,7 @@ class PerSampleGrads(GradSample):
         def one(mi, h, rec, ci, cap, prefix):
             mat = self._materialized(mi, h, rec, ci, cap)
             if mat is not None:
-                return sum(g.flatten(1).pow(2).sum(1) for g in mat.values())
+                return sum(_row_sq(g) for g in mat.values())
             return h.sq_norms(rec.module, cap.x, cap.delta)
 
         return self._per_micro(one) * self.scale**2
@@ -205,6 +219,12 @@ class PerSampleGrads(GradSample):
             for k, v in vals.items():
                 out.setdefault(prefix + k, []).append(v)
         return {k: torch.cat(v) * self.scale for k, v in out.items()}
+
+
+def _row_sq(g: Tensor) -> Tensor:
+    """Squared norm of every row of ``(N, ...)`` without a squared copy of the tensor."""
+    f = g.reshape(g.shape[0], -1)
+    return torch.einsum("nd,nd->n", f, f)
 
 
 class MicrobatchGrads(GradSample):

@@ -14,8 +14,8 @@ def symmetric_range(values: Tensor, quantile: float | None = 0.999, min_size: fl
     if quantile is None or v.numel() < 100:
         a = v.max().item()
     else:
-        if v.numel() > 1_000_000:  # quantile() needs a sort; a subsample estimates it well
-            v = v[torch.randint(0, v.numel(), (1_000_000,), generator=torch.Generator().manual_seed(0))]
+        if v.numel() > 200_000:  # quantile() needs a sort; a subsample estimates it well
+            v = v[torch.randint(0, v.numel(), (200_000,), generator=torch.Generator().manual_seed(0))]
         a = torch.quantile(v.float(), quantile).item()
     a = max(a, min_size)
     return (-a, a)

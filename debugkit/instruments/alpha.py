@@ -81,7 +81,7 @@ class Alpha(Instrument):
 
         dirs = [x.direction for x in (start,) if x is not None] + ([new_dir] if begin else [])
         proj = sample.dots([{n: dd[n] for n in names} for dd in dirs])  # (units, K)
-        dfs = [sum((grads[n] * dd[n]).sum().item() for n in names) for dd in dirs]
+        dfs = [sum(torch.dot(grads[n].flatten(), dd[n].flatten()).item() for n in names) for dd in dirs]
         var_dfs = [_var(proj[:, j]) * sample.unit_size for j in range(len(dirs))]
 
         f = ctx.loss

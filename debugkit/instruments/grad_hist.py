@@ -37,13 +37,13 @@ class _GradHist(Instrument):
             vals = {k: v.flatten(1) for k, v in sample.materialize(self.max_samples).items()}
             return sample, vals, {k: None for k in vals}, "all"
         per_unit = max(1, self.max_values // max(units, 1))
-        flat = torch.randperm(total, generator=self._gen)[:per_unit].sort().values
-        idx, start = {}, 0
-        for n, size in sizes.items():
-            sel = flat[(flat >= start) & (flat < start + size)] - start
-            if sel.numel():
-                idx[n] = sel
-            start += size
+        idx = {}
+        for n, size in sizes.items():  # entries of every parameter in proportion to its size
+            k = max(1, round(per_unit * size / total))
+            if k >= size:
+                idx[n] = torch.arange(size)
+            else:
+                idx[n] = torch.randint(0, size, (k,), generator=self._gen).sort().values
         return sample, sample.elements(idx, self.max_samples), idx, per_unit
 
 
