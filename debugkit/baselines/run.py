@@ -109,13 +109,14 @@ class BaselineResult:
         return self._metric("test_acc")
 
 
-def script_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def script_env(extra: Mapping[str, str] | None = None, root: str | Path | None = None) -> dict[str, str]:
     """Environment for running a baseline script (or an edited copy of one placed anywhere).
 
-    Puts the baselines folder on ``PYTHONPATH`` so ``from utils import ...`` also works for copies.
+    Puts the baselines folder ``root`` (default :func:`baselines_dir`) on ``PYTHONPATH`` so that
+    ``from utils import ...`` also works for copies of a script outside ``buggy_baselines/``.
     """
     env = dict(os.environ)
-    root = str(baselines_dir())
+    root = str(root if root is not None else baselines_dir())
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     env.setdefault("PYTHONUNBUFFERED", "1")
     if extra:
@@ -161,7 +162,7 @@ def run_baseline(
     start = time.perf_counter()
     try:
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, env=script_env(env), cwd=baseline.path
+            cmd, capture_output=True, text=True, timeout=timeout, env=script_env(env, root=baseline.path.parent), cwd=baseline.path
         )
     except subprocess.TimeoutExpired as err:
         raise BaselineRunError(

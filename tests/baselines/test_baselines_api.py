@@ -239,3 +239,13 @@ def test_script_runs_as_notebook_cells(monkeypatch):
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len(parse_epochs(proc.stdout)) == 1 and parse_result(proc.stdout) is not None
+
+
+def test_script_env_puts_the_baselines_folder_first(fake_root, monkeypatch, tmp_path):
+    from debugkit.baselines import script_env
+
+    monkeypatch.setenv("PYTHONPATH", "/somewhere/else")
+    env = script_env({"X": "1"})
+    assert env["PYTHONPATH"].split(os.pathsep) == [str(fake_root.resolve()), "/somewhere/else"]
+    assert env["X"] == "1" and env["PYTHONUNBUFFERED"] == "1"
+    assert script_env(root=tmp_path)["PYTHONPATH"].split(os.pathsep)[0] == str(tmp_path)
