@@ -49,7 +49,9 @@ def _cockpit_economy(s: Schedule | None) -> list[Instrument]:
 
 
 def _cockpit_business(s: Schedule | None) -> list[Instrument]:
-    return _cockpit_economy(s) + [TIC(s), HessTrace(s)]
+    # one Hutchinson probe per tracked step: an unbiased estimate of the trace Cockpit computes
+    # exactly (BackPACK's Hessian diagonal); TIC and the trace share the same probe
+    return _cockpit_economy(s) + [TIC(s, samples=1), HessTrace(s, samples=1)]
 
 
 def _cockpit_full(s: Schedule | None) -> list[Instrument]:
