@@ -189,13 +189,16 @@ def _logbook(sub):
     h.add_argument("--no-tuning", action="store_true", help="stop after the bugs")
     h.add_argument("--seeds", type=int, default=3, help="seeds for the final configuration (default 3)")
     h.add_argument("--time-budget", type=float, default=540.0, help="seconds after which no new run starts")
+    h.add_argument("--try", dest="hypotheses", action="append", default=[], metavar="FINDING_ID",
+                   help="test this hypothesis first (a finding id, e.g. lr_too_low), whether or not the diagnosis "
+                        "raises it; repeatable")
     h.add_argument("--no-progress", action="store_true")
 
     def do_hunt(args):
         from debugkit.hunt import hunt
 
         res = hunt(args.target, args.output, work_dir=args.work_dir, tuning=not args.no_tuning, seeds=args.seeds,
-                   time_budget=args.time_budget, progress=not args.no_progress)
+                   time_budget=args.time_budget, progress=not args.no_progress, hypotheses=args.hypotheses)
         print(f"\nbug hunt of {res.name}: {len(res.steps)} steps in {res.seconds / 60:.1f} min")
         for st in res.steps:
             label = st.finding.id if st.finding is not None else "tuning"

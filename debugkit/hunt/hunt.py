@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from debugkit.diagnose.engine import diagnose_run
-from debugkit.diagnose.findings import SEVERITIES, Finding
+from debugkit.diagnose.findings import FINDING_TYPES, SEVERITIES, Finding, make_finding
 from debugkit.diagnose.report import Report
 from debugkit.diagnose.runner import run_script
 from debugkit.diagnose.signals import Signals
@@ -128,7 +128,8 @@ class Hunter:
     """Runs the hunt for one script. Use :func:`hunt` for the whole pipeline."""
 
     def __init__(self, script: Path, work_dir: Path, *, preset: str = "economy", script_args: list[str] | None = None,
-                 max_rounds: int = 10, time_budget: float = 540.0, progress: Callable[[str], None] | None = None):
+                 max_rounds: int = 10, time_budget: float = 540.0, progress: Callable[[str], None] | None = None,
+                 hypotheses: list[str] | None = None):
         self.script = Path(script).resolve()
         self.work = Path(work_dir)
         self.preset = preset
@@ -137,6 +138,9 @@ class Hunter:
         self.deadline = time.monotonic() + time_budget
         self.progress = progress or (lambda msg: None)
         self._n = 0
+        _check_hypotheses(hypotheses)
+        #: finding ids a person wants tested first, whether or not the diagnosis raises them
+        self.hypotheses = list(hypotheses or [])
         # scripts may import helpers next to them (e.g. buggy_baselines/utils.py)
         self.env_path = os.pathsep.join([str(self.script.parent), str(self.script.parent.parent)])
 
@@ -172,13 +176,20 @@ class Hunter:
         report = diagnose_run(run)
         steps: list[Step] = []
         tried: set[str] = set()
-        for _ in range(self.max_rounds):
+        forced = list(self.hypotheses)
+        for _ in range(self.max_rounds + len(forced)):
             if self.out_of_time():
                 break
-            cand = [f for f in report.findings if SEVERITIES.index(f.severity) >= 1 and f.id not in tried]
-            if not cand:
-                break
-            f = cand[0]
+            if forced:
+                fid = forced.pop(0)
+                raised = [f for f in report.findings if f.id == fid]
+                f = raised[0] if raised else make_finding(fid, 0.0, {"source": "hypothesis given by the user"})
+            else:
+                cand = [f for f in report.findings if SEVERITIES.index(f.severity) >= 1 and f.id not in tried]
+                if not cand:
+                    break
+                f = cand[0]
+            was_raised = f.id in report.ids("warning")
             tried.add(f.id)
             new = apply_experiment(source, f)
             before = Metrics.of(run)
@@ -194,7 +205,14 @@ class Hunter:
             gone = f.id not in new_report.ids("warning")
             gain = after.score() - before.score()
             note = ""
-            if gone and gain >= -0.02:
+            if not was_raised:
+                # a hypothesis the diagnosis did not raise is judged by its effect alone
+                verdict = "confirmed" if gain > 0.01 else "refuted" if gain < -0.01 else "inconclusive"
+                note = ("The diagnosis had not raised this; it was tested on request. "
+                        + ("The change helped." if verdict == "confirmed" else
+                           "The change made things worse." if verdict == "refuted" else
+                           "The change made no difference beyond noise."))
+            elif gone and gain >= -0.02:
                 verdict = "confirmed"
             elif gone and f.kind == "cause":
                 # the mistake is gone, but it had been masking another problem (e.g. accumulated
@@ -209,8 +227,8 @@ class Hunter:
             step = Step(f, f.title, diff=_diff(source, new, self.script.name), before=str(run), after=str(new_run),
                         metrics_before=before, metrics_after=after, verdict=verdict,
                         remaining=new_report.ids("warning"), note=note)
-            if verdict == "refuted" or (verdict == "inconclusive" and gain < 0):
-                step.note = "The change was reverted."
+            if verdict == "refuted" or (verdict == "inconclusive" and (gain < 0 or not was_raised)):
+                step.note = (note + " The change was reverted.").strip()
             else:
                 source, run, report = new, new_run, new_report
                 if f.experiment.get("action") == "scale_lr":
@@ -265,7 +283,8 @@ class Hunter:
 
 def hunt(target: str | os.PathLike, out: str | os.PathLike | None = None, *, work_dir: str | os.PathLike | None = None,
          tuning: bool = True, seeds: int = 3, time_budget: float = 540.0, progress: bool = True,
-         script_args: list[str] | None = None, formats=("pdf", "md")) -> HuntResult:
+         script_args: list[str] | None = None, formats=("pdf", "md"),
+         hypotheses: list[str] | None = None) -> HuntResult:
     """Hunt the bugs of a baseline (by name) or a training script, and write the logbook.
 
     Args:
@@ -275,6 +294,8 @@ def hunt(target: str | os.PathLike, out: str | os.PathLike | None = None, *, wor
         tuning: After the bugs, tune the learning rate (and batch size) and run seeds.
         seeds: Seeds for the final configuration (mean ± std), if the script has ``--seed``.
         time_budget: Seconds after which no new experiment is started.
+        hypotheses: Finding ids to test first, whether or not the diagnosis raises them (their
+            experiment is run and judged by its effect; refuted ones are reverted and kept in the log).
 
     Returns:
         The steps taken; ``result.confirmed`` lists the findings fixed.
@@ -282,6 +303,7 @@ def hunt(target: str | os.PathLike, out: str | os.PathLike | None = None, *, wor
     from tqdm.auto import tqdm
 
     script, name, title = _resolve(target)
+    _check_hypotheses(hypotheses)
     work = Path(work_dir) if work_dir else Path("hunts") / name
     if work.exists():
         shutil.rmtree(work)
@@ -293,7 +315,8 @@ def hunt(target: str | os.PathLike, out: str | os.PathLike | None = None, *, wor
         bar.set_postfix_str(msg[:60])
         bar.update(1)
 
-    hunter = Hunter(script, work, time_budget=time_budget, progress=tick, script_args=script_args)
+    hunter = Hunter(script, work, time_budget=time_budget, progress=tick, script_args=script_args,
+                    hypotheses=hypotheses)
     source, steps, last = hunter.bugs()
     final_runs = [last]
     if tuning and not hunter.out_of_time():
@@ -315,6 +338,12 @@ def hunt(target: str | os.PathLike, out: str | os.PathLike | None = None, *, wor
         out.parent.mkdir(parents=True, exist_ok=True)
         build_logbook(lb, out, formats=list(formats))
     return result
+
+
+def _check_hypotheses(hypotheses: list[str] | None) -> None:
+    unknown = [h for h in hypotheses or [] if h not in FINDING_TYPES]
+    if unknown:
+        raise ValueError(f"unknown hypothesis {', '.join(unknown)}; finding ids are: {', '.join(sorted(FINDING_TYPES))}")
 
 
 def _resolve(target) -> tuple[Path, str, str]:
