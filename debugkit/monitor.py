@@ -302,6 +302,7 @@ class Monitor:
             if h is None or pname.rsplit(".", 1)[-1] not in h.param_names:
                 uncovered.append(pname)
         self._uncovered = uncovered
+        self._piecewise_linear: tuple[bool, str] | None = None  # decided on first use (torch.fx tracing)
 
         self.run_dir = Path(run_dir) if run_dir is not None else _default_run_dir(model)
         self.writer: RunWriter | None = None
@@ -557,7 +558,7 @@ class Monitor:
             idx = micro.sub_idx if micro.records is None else None
             if idx is not None:
                 x = x[idx]
-            cap = Capture(x)
+            cap = Capture(x, out=output if idx is None and needs_.GRAPH in st.needs else None)
             target.setdefault(lname, LayerRecord(module, lname)).captures.append(cap)
 
             def keep_delta(grad, cap=cap, idx=idx):
@@ -851,6 +852,60 @@ class Monitor:
             hvp, _ = make_hvp(loss, params)
         return hvp, names, params
 
+    def _ggn_trace(self, st: _StepState, samples: int | None, generator: torch.Generator | None):
+        """``(total, {param: trace})`` of the Hessian from the Gauss-Newton matrix, or a reason why not.
+
+        Exact in expectation for piecewise-linear networks with cross-entropy (see
+        :mod:`debugkit.functional.ggn`); one backward pass to the layer outputs per sample.
+        """
+        from debugkit.functional import ggn
+        from debugkit.functional.grad_sample import PerSampleGrads
+
+        if self._piecewise_linear is None:
+            self._piecewise_linear = ggn.piecewise_linear(self.model)
+        ok, why = self._piecewise_linear
+        if not ok:
+            return f"the model is not piecewise linear in its parameters ({why})"
+        if not ggn.eval_mode_ok(self.model):
+            return "BatchNorm in training mode"
+        used = st.used_micro()
+        if len(used) != 1 or not st.user_graph or not st.exact_ok or used[0].records is None:
+            return "needs one backward pass through the user's graph with per-sample factors"
+        m = used[0]
+        loss_obj = m.loss_module.fn if isinstance(m.loss_module, _LossFunction) else m.loss_module
+        if m.loss_source != "loss_fn" or not ggn.cross_entropy_ok(loss_obj) or not m.loss_input_is_output:
+            return "the loss is not nn.CrossEntropyLoss on the model output"
+        logits = m.logits
+        if logits is None or logits.dim() != 2 or logits.grad_fn is None:
+            return "the model output is not a (batch, classes) tensor in the graph"
+        caps = [c for r in m.records.values() for c in r.captures]
+        if not caps or any(c.out is None or c.out.grad_fn is None for c in caps):
+            return "layer outputs were not kept"
+        target = m.target if isinstance(m.target, Tensor) else None
+        vs = ggn.output_gradients(logits, target, loss_obj.ignore_index, samples, generator)
+        sums: dict[str, float] = {}
+        self._internal += 1  # the extra backward passes are debugkit's own
+        try:
+            for v in vs:
+                deltas = torch.autograd.grad(logits, [c.out for c in caps], v, retain_graph=True, allow_unused=True)
+                it = iter(deltas)
+                records = [LayerRecord(r.module, r.name, [Capture(c.x, _zero_if_none(next(it), c.out))
+                                                           for c in r.captures]) for r in m.records.values()]
+                ss = PerSampleGrads([(records, m.size)], scale=1.0, batch_size=m.size).sum_sq()
+                for n, t in ss.items():
+                    sums[n] = sums.get(n, 0.0) + t.double().sum().item()
+        finally:
+            self._internal -= 1
+        missing = [n for n, p in self._params.items() if p.grad is not None and n not in sums]
+        if missing:
+            return f"no per-sample factors for {missing[0]}"
+        if loss_obj.reduction == "mean":
+            n_eff = m.size
+            if target is not None and not target.is_floating_point():
+                n_eff = int((target != loss_obj.ignore_index).sum())
+            sums = {n: v / max(n_eff, 1) for n, v in sums.items()}
+        return sum(sums.values()), sums
+
     def _microbatch_grads(self, st: _StepState) -> tuple[MicrobatchGrads, Tensor] | None:
         used = st.used_micro()
         total = sum(m.size for m in used)
@@ -883,6 +938,10 @@ class Monitor:
         grads = {n: torch.stack(v) * factor for n, v in chunks.items()}
         unit = max(1, round(total / count))
         return MicrobatchGrads(grads, unit_size=unit, batch_size=total), torch.stack(losses) * factor
+
+
+def _zero_if_none(delta: Tensor | None, like: Tensor) -> Tensor:
+    return torch.zeros_like(like) if delta is None else delta.detach()
 
 
 class _LossFunction(nn.Module):

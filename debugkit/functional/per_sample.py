@@ -33,6 +33,9 @@ class Capture:
 
     x: Tensor
     delta: Tensor | None = None
+    #: the layer output itself, kept on curvature steps (Gauss-Newton trace: a second
+    #: backward pass to the layer outputs gives other output gradients for the same inputs)
+    out: Tensor | None = None
 
 
 @dataclass

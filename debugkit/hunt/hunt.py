@@ -220,6 +220,11 @@ class Hunter:
                 verdict = "confirmed"
                 note = ("The finding is gone, but validation accuracy dropped: the mistake was hiding another "
                         "problem, which the next diagnosis addresses.")
+            elif not gone and gain > 0.02 and f.experiment.get("action") == "scale_lr":
+                # the direction was right, the step not large enough: keep it and take another
+                verdict = "confirmed"
+                note = ("The change helped, but the finding remains: the learning rate gets another step of the "
+                        "same kind.")
             elif not gone and gain <= 0.01:
                 verdict = "refuted"
             else:
@@ -328,7 +333,8 @@ def hunt(target: str | os.PathLike, out: str | os.PathLike | None = None, *, wor
     result = HuntResult(name=name, script=script, final_script=final_script, steps=steps,
                         baseline_run=str(sorted(work.glob("01-*"))[0] / "run"), final_runs=final_runs,
                         seconds=time.monotonic() - t0,
-                        fixed=[s.finding.id for s in steps if s.finding is not None and s.verdict == "confirmed"])
+                        fixed=list(dict.fromkeys(s.finding.id for s in steps
+                                                 if s.finding is not None and s.verdict == "confirmed")))
     if out is not None:
         from debugkit.hunt.logbook import hunt_logbook
         from debugkit.logbook import build_logbook

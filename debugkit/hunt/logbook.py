@@ -106,9 +106,12 @@ def hunt_logbook(result: HuntResult, title: str | None = None) -> Logbook:
                            final_acc, final_loss,
                            MeanStd(round(final_acc.mean - first.val_acc, 4)) if final_acc and first.val_acc is not None
                            else None, None))
-    fixed = [s.finding for s in result.steps if s.finding is not None and s.verdict == "confirmed"]
-    refuted = [s.finding for s in result.steps if s.finding is not None and s.verdict == "refuted"]
-    open_ = [s.finding for s in result.steps if s.finding is not None and s.verdict == "inconclusive"]
+    def with_verdict(v):  # one mention per finding id, in order of first appearance
+        return list({s.finding.id: s.finding for s in result.steps
+                     if s.finding is not None and s.verdict == v}.values())
+
+    fixed, refuted, open_ = with_verdict("confirmed"), with_verdict("refuted"), with_verdict("inconclusive")
+    open_ = [f for f in open_ if f.id not in {g.id for g in fixed}]
     summary = [f"debugkit diagnosed `{result.script.name}` and tested {sum(1 for s in result.steps if s.finding)} "
                f"hypotheses in {result.seconds / 60:.1f} minutes, each as a run of an edited copy of the script."]
     if fixed:
@@ -120,9 +123,50 @@ def hunt_logbook(result: HuntResult, title: str | None = None) -> Logbook:
     if final_acc is not None and first.val_acc is not None:
         summary.append(f"Validation accuracy went from {first.val_acc:.1%} to {final_acc.mean:.1%}"
                        + (f" ± {final_acc.std:.1%} over {final_acc.n} seeds." if final_acc.std is not None else "."))
-    summary.append(f"The final script is `{result.final_script}`; every run directory is listed in the appendix and "
-                   "can be re-plotted with `debugkit plot`.")
-    return Logbook(title=title or f"Bug hunt: {result.name}", author="debugkit (automatic bug hunt)",
+    summary.append(f"The final script is `{_shown(result.final_script)}`; every run directory is listed in the "
+                   "appendix and can be re-plotted with `debugkit plot`.")
+    aliases = _alias_runs(entries, result)
+    return Logbook(title=title or f"Bug hunt: {result.name}", author="debugkit (automatic bug hunt)", runs=aliases,
                    course="Observation → hypothesis → result, from recorded runs",
                    date=time.strftime("%Y-%m-%d"), baseline=result.name, summary=" ".join(summary),
                    summary_table=rows, entries=entries)
+
+
+def _shown(path) -> str:
+    """A path as a reader should see it: relative to the working directory when inside it."""
+    import os
+    from pathlib import Path
+
+    p = Path(path).resolve()
+    try:
+        return p.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return os.fspath(path)
+
+
+def _alias_runs(entries: list[Entry], result: HuntResult) -> dict[str, str]:
+    """Short names for the hunt's runs (``02-missing_zero_grad``), used in entries and figures."""
+    from pathlib import Path
+
+    aliases: dict[str, str] = {}
+    by_path: dict[str, str] = {}
+
+    def alias(run: str) -> str:
+        full = str(Path(run).resolve())
+        if full not in by_path:
+            folder = Path(run).parent.name or Path(run).name  # "02-missing_zero_grad"
+            base = folder.split("-", 1)[1] if folder[:2].isdigit() and "-" in folder else folder
+            name, k = base, 2
+            while name in aliases:
+                name, k = f"{base}-{k}", k + 1
+            aliases[name] = full
+            by_path[full] = name
+        return by_path[full]
+
+    for e in entries:
+        e.runs = [alias(r) for r in e.runs]
+        for f in e.figures:
+            f.runs = tuple(alias(r) for r in f.runs)
+    for r in [result.baseline_run, *result.final_runs]:
+        alias(r)
+    return aliases

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from debugkit.instruments.base import GRAPH, Instrument
-from debugkit.instruments.curvature import hessian_trace
+from debugkit.instruments.base import GRAD_SAMPLE, GRAPH, Instrument
+from debugkit.instruments.curvature import TRACE_METHODS, hessian_trace
 from debugkit.schedules import every
 
 
@@ -11,8 +11,14 @@ class HessTrace(Instrument):
     """tr(H) of the mini-batch loss (``hess_trace``), global and per layer.
 
     Args:
-        method: ``hutchinson`` (unbiased, ``samples`` Hessian-vector products) or
-            ``exact`` (one product per parameter: tiny models only).
+        method: ``auto`` (default): ``ggn`` where it applies, else ``hutchinson``.
+            ``ggn``: the Gauss-Newton trace with ``samples`` labels drawn from the model — equal
+            to the Hessian trace in expectation for piecewise-linear networks trained with
+            cross-entropy, at the cost of one ordinary backward pass per sample (see
+            :mod:`debugkit.functional.ggn`). ``hutchinson``: unbiased, ``samples``
+            Hessian-vector products (any model). ``exact``: one product per parameter (tiny
+            models only). ``ggn_exact``: the Gauss-Newton trace summed over all classes.
+            The estimator used is recorded as ``hess_trace_method``.
     """
 
     name = "hess_trace"
@@ -20,11 +26,16 @@ class HessTrace(Instrument):
     phase = "pre"
     default_schedule = every(50)
 
-    def __init__(self, schedule=None, *, name=None, method: str = "hutchinson", samples: int = 8):
+    def __init__(self, schedule=None, *, name=None, method: str = "auto", samples: int = 8):
         super().__init__(schedule, name=name)
+        if method not in TRACE_METHODS:
+            raise ValueError(f"HessTrace(method=...) must be one of {', '.join(TRACE_METHODS)}, got {method!r}")
         self.method, self.samples = method, samples
+        if method in ("auto", "ggn", "ggn_exact"):
+            self.requires = frozenset({GRAPH, GRAD_SAMPLE})  # per-sample factors of the layers
 
     def compute(self, ctx) -> None:
-        total, per, _, names = hessian_trace(ctx, self.method, self.samples)
+        total, per, _, names, used = hessian_trace(ctx, self.method, self.samples)
         ctx.scalar(self.key("hess_trace"), total)
+        ctx.scalar(self.key("hess_trace_method"), used)
         ctx.layer(self.key("hess_trace"), ctx.group_by_layer(dict(zip(names, per)), how="sum"))

@@ -12,7 +12,8 @@ class TIC(Instrument):
     """TIC ≈ tr(H⁻¹C), approximated as Cockpit does (``tic``).
 
     ``variant="trace"`` (default) is Cockpit's ``TICTrace``: ``tr(C)/tr(H)`` with the
-    uncentred per-sample gradient second moment ``C``.  ``variant="diag"`` is
+    uncentred per-sample gradient second moment ``C`` and ``tr(H)`` shared with
+    :class:`~debugkit.instruments.hess_trace.HessTrace` (same ``method`` choices).  ``variant="diag"`` is
     ``TICDiag``: ``Σ_j C_jj/(H_jj + ε)`` and needs the Hessian diagonal
     (``method="exact"``).
     """
@@ -22,7 +23,7 @@ class TIC(Instrument):
     phase = "pre"
     default_schedule = every(50)
 
-    def __init__(self, schedule=None, *, name=None, variant: str = "trace", method: str = "hutchinson",
+    def __init__(self, schedule=None, *, name=None, variant: str = "trace", method: str = "auto",
                  samples: int = 8, eps: float = 1e-7):
         super().__init__(schedule, name=name)
         if variant not in ("trace", "diag"):
@@ -32,7 +33,8 @@ class TIC(Instrument):
         self.variant, self.method, self.samples, self.eps = variant, method, samples, eps
 
     def compute(self, ctx) -> None:
-        total, _, diag, names = hessian_trace(ctx, self.method, self.samples)
+        total, _, diag, names, used = hessian_trace(ctx, self.method, self.samples)
+        ctx.scalar(self.key("tic_trace_method"), used)
         sample = ctx.grad_sample()
         g_sq = ctx.batch_grad_sq(sample.names)
         b = sample.batch_size

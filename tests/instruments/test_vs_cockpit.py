@@ -160,3 +160,25 @@ def test_curvature_matches_cockpit(tmp_path):
         assert s.hess_trace[step] == pytest.approx(sum(ref["HessTrace"][step]), rel=1e-4)
         assert s.tic[step] == pytest.approx(ref["TICTrace"][step], rel=1e-3)
         assert s["tic_diag/tic"][step] == pytest.approx(ref["TICDiag"][step], rel=1e-3)
+
+
+def test_gauss_newton_trace_of_a_relu_cnn_matches_cockpits_exact_trace(tmp_path):
+    """On a piecewise-linear network the Gauss-Newton trace is the Hessian trace: exactly when
+    summed over classes, in expectation when labels are sampled (what ``auto`` uses)."""
+    from cockpit import quantities as Q
+
+    model = _cnn()
+    assert any(isinstance(m, nn.ReLU) for m in model.modules())
+    batches = _batches((2, 4, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = _run_cockpit(copy.deepcopy(model), batches, [(Q.HessTrace, {})])
+    run = _run_debugkit(copy.deepcopy(model), batches, [
+        I.HessTrace(1, method="ggn_exact"), I.HessTrace(1, method="ggn", samples=400, name="mc"),
+    ], tmp_path)
+    s = run.scalars
+    for step in range(STEPS):
+        exact = sum(ref["HessTrace"][step])
+        assert s.hess_trace[step] == pytest.approx(exact, rel=1e-4)
+        assert s["mc/hess_trace"][step] == pytest.approx(exact, rel=0.1)
+    assert set(s.hess_trace_method) == {"ggn_exact"} and set(s["mc/hess_trace_method"]) == {"ggn"}
