@@ -179,7 +179,7 @@ EXPLAINS: dict[str, set[str]] = {
     "frozen_params": {"loss_stalled", "underfitting", "lr_too_low"},
     "detached_graph": {"loss_stalled", "underfitting", "lr_too_low", "frozen_params"},
     "clip_too_aggressive": {"lr_too_low", "loss_stalled", "underfitting"},
-    "weight_decay_too_high": {"loss_stalled", "underfitting", "lr_too_low", "dead_relu"},
+    "weight_decay_too_high": {"loss_stalled", "underfitting", "lr_too_low", "dead_relu", "vanishing_gradients"},
     "label_noise": {"overfitting", "underfitting", "loss_stalled", "lr_too_low"},
     "unshuffled_data": {"loss_oscillating", "loss_stalled", "underfitting", "lr_too_high", "exploding_gradients",
                         "bad_augmentation", "dead_relu", "label_noise"},

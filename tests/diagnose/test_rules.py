@@ -110,3 +110,17 @@ def test_report_json_has_the_documented_fields(tmp_path):
     assert {"id", "severity", "first_step", "evidence", "hypothesis", "suggestion"} <= set(f)
     assert f["severity"] in ("info", "warning", "error")
     assert f["id"] == "double_softmax"
+
+
+def test_weight_decay_recognised_after_the_weights_collapsed(tmp_path):
+    # weights already at 1% of their initial norm: the gradient of a network of tiny weights is tiny
+    # too, so decay and gradient look balanced; the collapse and the stalled loss give it away
+    meta = {"optimizer": {"class": "SGD", "lr": 0.02, "momentum": 0.9, "weight_decay": 0.5}}
+    report = diagnose_run(_run(tmp_path, meta=meta, param_norm=lambda t: max(4.0 * 0.9 ** t, 0.04),
+                               grad_norm=0.15, loss=2.303, train_acc=0.1))
+    assert report.top.id == "weight_decay_too_high", report.format()
+    # the same collapse without weight decay is not blamed on it
+    meta["optimizer"]["weight_decay"] = 0.0
+    report = diagnose_run(_run(tmp_path, name="nowd", meta=meta, param_norm=lambda t: max(4.0 * 0.9 ** t, 0.04),
+                               grad_norm=0.15, loss=2.303, train_acc=0.1))
+    assert "weight_decay_too_high" not in report.ids()

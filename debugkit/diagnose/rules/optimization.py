@@ -222,6 +222,10 @@ def weight_decay_too_high(sig):
         score += 0.5
     if shrink < 0.5:
         score += 0.2
+    if shrink < 0.1 and wd >= 1e-3:
+        # collapsed to a tenth of the initial size: once there, the gradient of a network of
+        # tiny weights is tiny too and the balance ratio no longer shows the decay's pull
+        score += 0.3
     if stalled:
         score += 0.2
     if score < 0.6:
