@@ -42,6 +42,13 @@ FIGURE_FOR = {
 }
 
 
+def fmt_loss(v: float | None) -> str:
+    """Three decimals for ordinary losses, scientific notation for blown-up ones (2.77e+29)."""
+    if v is None:
+        return "–"
+    return f"{v:.3f}" if abs(v) < 1e4 else f"{v:.3g}"
+
+
 @dataclass
 class Metrics:
     """What a run achieved: the numbers a result is judged by."""
@@ -80,9 +87,9 @@ class Metrics:
         if self.val_acc is not None:
             parts.append(f"validation accuracy {self.val_acc:.1%}")
         if self.val_loss is not None:
-            parts.append(f"validation loss {self.val_loss:.3f}")
+            parts.append(f"validation loss {fmt_loss(self.val_loss)}")
         if self.train_loss is not None:
-            parts.append(f"final training loss {self.train_loss:.3f}")
+            parts.append(f"final training loss {fmt_loss(self.train_loss)}")
         return ", ".join(parts) or "no metrics recorded"
 
 

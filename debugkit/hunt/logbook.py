@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 
-from debugkit.hunt.hunt import FIGURE_FOR, HuntResult, Metrics, Step, mean_std
+from debugkit.hunt.hunt import FIGURE_FOR, HuntResult, Metrics, Step, fmt_loss, mean_std
 from debugkit.logbook.model import Entry, Experiment, Figure, Logbook, MeanStd, Result, SummaryRow, Table
 
 
@@ -14,7 +14,7 @@ def _acc(m: Metrics | None) -> MeanStd | None:
 
 
 def _loss(m: Metrics | None) -> MeanStd | None:
-    return MeanStd(round(m.val_loss, 4)) if m is not None and m.val_loss is not None else None
+    return MeanStd(float(f"{m.val_loss:.4g}")) if m is not None and m.val_loss is not None else None
 
 
 def _curves_available(*runs: str) -> bool:
@@ -44,8 +44,8 @@ def _finding_entry(i: int, s: Step) -> Entry:
                  " No warning-level findings remain.") + (f" {s.note}" if s.note else ""))
     table = Table(["metric", "before", "after"], [
         ["validation accuracy", *(f"{m.val_acc:.3f}" if m.val_acc is not None else "–" for m in (s.metrics_before, s.metrics_after))],
-        ["validation loss", *(f"{m.val_loss:.3f}" if m.val_loss is not None else "–" for m in (s.metrics_before, s.metrics_after))],
-        ["final training loss", *(f"{m.train_loss:.3f}" if m.train_loss is not None else "–" for m in (s.metrics_before, s.metrics_after))],
+        ["validation loss", *(fmt_loss(m.val_loss) for m in (s.metrics_before, s.metrics_after))],
+        ["final training loss", *(fmt_loss(m.train_loss) for m in (s.metrics_before, s.metrics_after))],
     ], caption=f"Effect of the experiment for `{f.id}`")
     name = "learning_curves" if _curves_available(s.before, s.after) else "loss"
     figs.append(Figure("Before (first run) and after the change", runs=(s.before, s.after), name=name,
@@ -88,7 +88,12 @@ def hunt_logbook(result: HuntResult, title: str | None = None) -> Logbook:
         m = s.metrics_after
         acc = m.val_acc if m is not None else None
         delta = MeanStd(round(acc - prev, 4)) if acc is not None and prev is not None and s.verdict == "confirmed" else None
-        label = f"fix `{s.finding.id}`" if s.finding is not None else "tuning"
+        if s.finding is None:
+            label = "tuning"
+        elif s.after is None:
+            label = f"`{s.finding.id}` (no automatic experiment)"
+        else:
+            label = f"fix `{s.finding.id}`"
         rows.append(SummaryRow(label, _acc(m), _loss(m), delta, s.verdict))
         if s.verdict == "confirmed" and acc is not None:
             prev = acc
