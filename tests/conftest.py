@@ -7,6 +7,13 @@ import torch
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+# Under pytest-xdist (the README's `-n 2`) every worker is one of as many processes as cores: one
+# thread each (inherited by the scripts the tests launch) instead of oversubscribing the cores.
+THREADS = 1 if os.environ.get("PYTEST_XDIST_WORKER") else 2
+if THREADS == 1:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["MKL_NUM_THREADS"] = "1"
+
 
 def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", default=False,
@@ -24,5 +31,5 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _threads():
-    torch.set_num_threads(2)
+    torch.set_num_threads(THREADS)
     yield

@@ -105,8 +105,8 @@ FINDING_TYPES: dict[str, FindingType] = {t.id: t for t in [
        "the effective learning rate is {factor:.1e} of the nominal one.",
        "Raise max_norm to about the typical gradient norm (or remove clipping).", {"action": "relax_clipping"}),
     _T("weight_decay_too_high", "Weight decay far too high", "cause", "error",
-       "The decay term (wd·‖θ‖ = {decay:.3g}) is {ratio:.1f}× the gradient ({grad:.3g}) and the weights shrank "
-       "to {param_norm_ratio:.0%} of their initial size: they are pulled to zero faster than the data can shape them.",
+       "Weight decay {weight_decay:g}: the decay term (wd·‖θ‖ = {decay:.3g}) {balance} and {shrunk}: the weights "
+       "are pulled to zero faster than the data can shape them.",
        "Lower weight_decay by 100× (typical values 1e-5 to 1e-3).", {"action": "scale_weight_decay", "factor": 0.01}),
     _T("lr_schedule_increasing", "Learning rate increases during training", "cause", "error",
        "The learning rate grew from {lr0:.3g} to {lr1:.3g} ({steps} steps): the schedule goes the wrong way.",

@@ -17,7 +17,8 @@ pytest.importorskip("tensorboard", reason="the TensorBoard export needs `pip ins
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-TEXT_COLUMNS = {"grad_estimator"}
+# columns that name an estimator ("per_sample", "ggn", ...): text, not exported as scalars
+TEXT_COLUMNS = {"grad_estimator", "hess_trace_method", "tic_trace_method"}
 
 
 def accumulate(path) -> EventAccumulator:

@@ -15,7 +15,8 @@ from debugkit.export.records import final_metrics, scalar_tag
 
 pytest.importorskip("wandb", reason="the W&B export needs `pip install wandb`")
 
-TEXT_COLUMNS = {"grad_estimator"}
+# columns that name an estimator ("per_sample", "ggn", ...): text, not exported as scalars
+TEXT_COLUMNS = {"grad_estimator", "hess_trace_method", "tic_trace_method"}
 
 
 @pytest.fixture(scope="module")

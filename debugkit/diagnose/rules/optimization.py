@@ -208,12 +208,13 @@ def weight_decay_too_high(sig):
         return None
     theta = sig.median("param_norm", frac=0.5)
     grad = sig.median("grad_norm", frac=0.5)
-    if not (math.isfinite(theta) and math.isfinite(grad)) or grad <= 0:
+    if not math.isfinite(theta) or not math.isfinite(grad):
         return None
     decay = wd * theta
-    ratio = decay / grad
+    ratio = decay / grad if grad > 0 else math.nan  # no gradient at all: the balance says nothing
     pn = sig.finite("param_norm")
     shrink = float(pn.iloc[-5:].median() / pn.iloc[:3].median()) if len(pn) > 10 else 1.0
+    layer_shrink, layer = _layer_shrink(sig)
     stalled = math.isfinite(sig.loss_drop) and sig.loss_drop < 0.3
     score = 0.0
     if ratio > 3.0:
@@ -222,13 +223,35 @@ def weight_decay_too_high(sig):
         score += 0.5
     if shrink < 0.5:
         score += 0.2
-    if shrink < 0.1 and wd >= 1e-3:
-        # collapsed to a tenth of the initial size: once there, the gradient of a network of
-        # tiny weights is tiny too and the balance ratio no longer shows the decay's pull
-        score += 0.3
+    if wd >= 1e-3 and (shrink < 0.1 or layer_shrink < 0.2):
+        # the whole model at a tenth of its initial size, or one trained layer at a fifth: once
+        # there, the gradient of tiny weights is tiny too (or gone) and the balance ratio no
+        # longer shows the decay's pull; layers outside the optimizer do not dilute this
+        score += 0.5 if score < 0.2 else 0.3
     if stalled:
         score += 0.2
     if score < 0.6:
         return None
+    balance = (f"is {ratio:.1f}× the gradient ({grad:.3g})" if math.isfinite(ratio)
+               else "acts alone: the gradient has vanished")
+    shrunk = (f"layer {layer} shrank to {layer_shrink:.0%} of its initial norm" if layer_shrink < min(shrink, 0.5)
+              else f"the weights shrank to {shrink:.0%} of their initial size")
     return make_finding("weight_decay_too_high", min(score, 1.0),
-                        {"weight_decay": wd, "decay": decay, "grad": grad, "ratio": ratio, "param_norm_ratio": shrink})
+                        {"weight_decay": wd, "decay": decay, "grad": grad, "ratio": ratio, "param_norm_ratio": shrink,
+                         "layer": layer, "layer_norm_ratio": layer_shrink}, balance=balance, shrunk=shrunk)
+
+
+def _layer_shrink(sig) -> tuple[float, str | None]:
+    """The smallest last/first parameter-norm ratio over layers that moved (1.0 if none)."""
+    df = sig.layer_all("param_norm")
+    if df.empty:
+        return 1.0, None
+    table = df.pivot_table(index="step", columns="layer", values="value", aggfunc="median").sort_index()
+    if len(table) < 20:
+        return 1.0, None
+    first, last = table.iloc[:3].median(), table.iloc[-5:].median()
+    moved = (table.max() - table.min()) > 1e-6 * first.abs()
+    ratio = (last / first)[moved & (first > 0)].dropna()
+    if ratio.empty:
+        return 1.0, None
+    return float(ratio.min()), str(ratio.idxmin())
