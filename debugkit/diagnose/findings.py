@@ -46,7 +46,7 @@ FINDING_TYPES: dict[str, FindingType] = {t.id: t for t in [
        {"action": "scale_lr", "factor": 0.1}),
     _T("lr_too_low", "Learning rate too low", "cause", "warning",
        "Each step moves the weights by a tiny fraction (median update/weight ratio {ratio:.1e}) and stops far short "
-       "of the minimum along its direction (median α = {alpha:.2f}); the loss fell only {drop:.0%}.",
+       "of the minimum along its direction (median α = {alpha:.2f}); {progress}.",
        "Multiply the learning rate by 10 and compare; an LR range test gives a good starting value.",
        {"action": "scale_lr", "factor": 10.0}),
     _T("loss_stalled", "Loss is not decreasing", "symptom", "warning",

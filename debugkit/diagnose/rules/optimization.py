@@ -141,7 +141,10 @@ def lr_too_low(sig):
                         {"update_ratio": ratio, "early_update_ratio": early, "alpha": a_med, "alpha_negative": a_neg, "drop": drop,
                          "lr": float(lr.iloc[-1]) if len(lr) else None,
                          "overfit_one_batch": probe.get("passed") if isinstance(probe, dict) else None},
-                        ratio=ratio if math.isfinite(ratio) else float("nan"))
+                        ratio=ratio if math.isfinite(ratio) else float("nan"),
+                        progress=(f"the loss fell only {drop:.0%}" if math.isfinite(drop) and drop >= 0
+                                  else f"the loss rose by {-drop:.0%}" if math.isfinite(drop)
+                                  else "the loss made no measurable progress"))
 
 
 @rule("loss_stalled")
