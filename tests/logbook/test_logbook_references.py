@@ -113,10 +113,7 @@ def test_a_failing_plot_names_entry_and_figure(tmp_path, make_run):
 
 
 def test_with_the_real_render_figure(tmp_path):
-    """Uses debugkit.plot.render_figure; skipped until that function exists."""
-    plot = pytest.importorskip("debugkit.plot")
-    if not hasattr(plot, "render_figure"):
-        pytest.skip("debugkit.plot.render_figure does not exist yet")
+    """A logbook figure drawn by the real debugkit.plot.render_figure from a recorded run."""
     from debugkit import RunWriter
 
     run_dir = tmp_path / "runs" / "base"
