@@ -1,6 +1,6 @@
 """Rebuild the example logbooks in this folder (automatic bug hunts on the embedded digits data).
 
-    python logbooks/build.py                 # all examples (about 5–10 minutes each on 2 cores)
+    python logbooks/build.py                 # all examples (about 8–9 minutes for all three on 2 cores)
     python logbooks/build.py lr_too_high     # one of them
 
 Each hunt keeps its edited scripts and run directories under ``hunts/<name>/``; the PDF and the
