@@ -573,7 +573,7 @@ class Monitor:
         if isinstance(module, (nn.modules.loss._Loss, _LossFunction)):
             if self._evaluating():
                 if isinstance(output, Tensor) and output.dim() == 0 and inputs:
-                    red = loss_reduction(module.fn if isinstance(module, _LossFunction) else module)
+                    red = loss_reduction(_user_loss(module))
                     self._eval.seen_eval_loss(inputs[0], inputs[1] if len(inputs) > 1 else None, output, red)
                 return
             self._on_loss(module, inputs, output)
@@ -589,14 +589,14 @@ class Monitor:
         micro.loss_module = module
         if not self._loss_named and self.writer is not None:
             self._loss_named = True
-            inner = module.fn if isinstance(module, _LossFunction) else module
+            inner = _user_loss(module)
             self.writer.update_meta(loss_fn=getattr(inner, "__name__", type(inner).__name__))
         inp = inputs[0] if inputs else None
         micro.target = inputs[1] if len(inputs) > 1 else None
         micro.loss_input_is_output = inp is micro.logits
         if isinstance(inp, Tensor) and not micro.loss_input_is_output and micro.logits is not None:
             micro.loss_input_is_output = inp.shape == micro.logits.shape
-        loss_obj = module.fn if isinstance(module, _LossFunction) else module
+        loss_obj = _user_loss(module)
         if needs_.PER_SAMPLE_LOSS in self._state.needs:
             psl = per_sample_losses(loss_obj, inp, micro.target)
             if psl is not None and psl.numel() == micro.size:
@@ -872,7 +872,7 @@ class Monitor:
         if len(used) != 1 or not st.user_graph or not st.exact_ok or used[0].records is None:
             return "needs one backward pass through the user's graph with per-sample factors"
         m = used[0]
-        loss_obj = m.loss_module.fn if isinstance(m.loss_module, _LossFunction) else m.loss_module
+        loss_obj = _user_loss(m.loss_module)
         if m.loss_source != "loss_fn" or not ggn.cross_entropy_ok(loss_obj) or not m.loss_input_is_output:
             return "the loss is not nn.CrossEntropyLoss on the model output"
         logits = m.logits
@@ -916,7 +916,7 @@ class Monitor:
         chunks: dict[str, list[Tensor]] = {n: [] for n in names}
         losses, sizes = [], []
         last = used[-1].loss_module
-        reduction = loss_reduction(last.fn if isinstance(last, _LossFunction) else last) if last is not None else "mean"
+        reduction = loss_reduction(_user_loss(last)) if last is not None else "mean"
         try:
             with self._isolated():
                 for m in used:
@@ -938,6 +938,11 @@ class Monitor:
         grads = {n: torch.stack(v) * factor for n, v in chunks.items()}
         unit = max(1, round(total / count))
         return MicrobatchGrads(grads, unit_size=unit, batch_size=total), torch.stack(losses) * factor
+
+
+def _user_loss(module):
+    """The loss the user passed: a plain function wrapped as :class:`_LossFunction` is unwrapped."""
+    return module.fn if isinstance(module, _LossFunction) else module
 
 
 def _zero_if_none(delta: Tensor | None, like: Tensor) -> Tensor:

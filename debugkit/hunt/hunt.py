@@ -20,7 +20,6 @@ from typing import Callable
 
 from debugkit.diagnose.engine import diagnose_run
 from debugkit.diagnose.findings import FINDING_TYPES, SEVERITIES, Finding, make_finding
-from debugkit.diagnose.report import Report
 from debugkit.diagnose.runner import run_script
 from debugkit.diagnose.signals import Signals
 from debugkit.hunt.fixers import apply_experiment
@@ -316,20 +315,20 @@ def hunt(target: str | os.PathLike, out: str | os.PathLike | None = None, *, wor
     from tqdm.auto import tqdm
 
     script, name, title = _resolve(target)
-    _check_hypotheses(hypotheses)
     work = Path(work_dir) if work_dir else Path("hunts") / name
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
-    t0 = time.monotonic()
-    bar = tqdm(total=None, desc=f"bug hunt {name}", unit="run", disable=not progress, leave=True)
 
     def tick(msg: str) -> None:
         bar.set_postfix_str(msg[:60])
         bar.update(1)
 
+    # checks the hypotheses before anything in the work folder is touched
     hunter = Hunter(script, work, time_budget=time_budget, progress=tick, script_args=script_args,
                     hypotheses=hypotheses)
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    t0 = time.monotonic()
+    bar = tqdm(total=None, desc=f"bug hunt {name}", unit="run", disable=not progress, leave=True)
     source, steps, last = hunter.bugs()
     final_runs = [last]
     if tuning and not hunter.out_of_time():

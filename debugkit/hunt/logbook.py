@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import math
+import os
 import time
+from pathlib import Path
 
 from debugkit.hunt.hunt import FIGURE_FOR, HuntResult, Metrics, Step, fmt_loss, mean_std
 from debugkit.logbook.model import Entry, Experiment, Figure, Logbook, MeanStd, Result, SummaryRow, Table
@@ -80,7 +81,7 @@ def _tuning_entry(i: int, s: Step) -> Entry:
 def hunt_logbook(result: HuntResult, title: str | None = None) -> Logbook:
     """The logbook of a hunt: one entry per hypothesis, the tuning, and a summary table."""
     entries, rows = [], []
-    first = Metrics.of(__import__("pathlib").Path(result.baseline_run))
+    first = Metrics.of(Path(result.baseline_run))
     rows.append(SummaryRow("original script", _acc(first), _loss(first), None, None))
     prev = first.val_acc
     for i, s in enumerate(result.steps, 1):
@@ -97,7 +98,7 @@ def hunt_logbook(result: HuntResult, title: str | None = None) -> Logbook:
         rows.append(SummaryRow(label, _acc(m), _loss(m), delta, s.verdict))
         if s.verdict == "confirmed" and acc is not None:
             prev = acc
-    finals = [Metrics.of(__import__("pathlib").Path(r)) for r in result.final_runs]
+    finals = [Metrics.of(Path(r)) for r in result.final_runs]
     accs = [m.val_acc for m in finals if m.val_acc is not None]
     losses = [m.val_loss for m in finals if m.val_loss is not None]
     final_acc = final_loss = None
@@ -139,9 +140,6 @@ def hunt_logbook(result: HuntResult, title: str | None = None) -> Logbook:
 
 def _shown(path) -> str:
     """A path as a reader should see it: relative to the working directory when inside it."""
-    import os
-    from pathlib import Path
-
     p = Path(path).resolve()
     try:
         return p.relative_to(Path.cwd().resolve()).as_posix()
@@ -150,9 +148,7 @@ def _shown(path) -> str:
 
 
 def _alias_runs(entries: list[Entry], result: HuntResult) -> dict[str, str]:
-    """Short names for the hunt's runs (``02-missing_zero_grad``), used in entries and figures."""
-    from pathlib import Path
-
+    """Short names for the hunt's runs (``missing_zero_grad``), used in entries and figures."""
     aliases: dict[str, str] = {}
     by_path: dict[str, str] = {}
 

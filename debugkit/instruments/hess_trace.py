@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from debugkit.instruments.base import GRAD_SAMPLE, GRAPH, Instrument
-from debugkit.instruments.curvature import TRACE_METHODS, hessian_trace
+from debugkit.instruments.curvature import GGN_METHODS, TRACE_METHODS, hessian_trace
 from debugkit.schedules import every
 
 
@@ -31,7 +31,7 @@ class HessTrace(Instrument):
         if method not in TRACE_METHODS:
             raise ValueError(f"HessTrace(method=...) must be one of {', '.join(TRACE_METHODS)}, got {method!r}")
         self.method, self.samples = method, samples
-        if method in ("auto", "ggn", "ggn_exact"):
+        if method in GGN_METHODS:
             self.requires = frozenset({GRAPH, GRAD_SAMPLE})  # per-sample factors of the layers
 
     def compute(self, ctx) -> None:
