@@ -63,6 +63,11 @@ def _unknown(what: str) -> Signature:
     return Signature(UNKNOWN, f"{what} was not measured")
 
 
+def _verdict(present: bool, absent: bool, text: str) -> Signature:
+    """``present`` if the bug's behaviour shows, else ``absent`` if it is clearly gone, else ``unknown``."""
+    return Signature(PRESENT if present else ABSENT if absent else UNKNOWN, text)
+
+
 def _ratio(a: float | None, b: float | None) -> float | None:
     if a is None or b is None or b == 0 or not (math.isfinite(a) and math.isfinite(b)):
         return None
@@ -82,11 +87,7 @@ def missing_zero_grad(ev, ref):
     if a is None:
         return _unknown("the accumulated-gradient flag")
     text = f".grad already held earlier gradients before backward at {_pct(a)} of steps"
-    if a > 0.5:
-        return Signature(PRESENT, text)
-    if a < 0.05:
-        return Signature(ABSENT, text)
-    return Signature(UNKNOWN, text)
+    return _verdict(a > 0.5, a < 0.05, text)
 
 
 def _lr_compare(ev, ref) -> tuple[float | None, str]:
@@ -114,30 +115,18 @@ def lr_too_low(ev, ref):
         r, text = _update_compare(ev, ref)  # another optimizer: compare what the steps do
     if r is None:
         return _unknown("the learning rate")
-    if r <= 1 / 30:
-        return Signature(PRESENT, text)
-    if r >= 1 / 10:
-        return Signature(ABSENT, text)
-    return Signature(UNKNOWN, text)
+    return _verdict(r <= 1 / 30, r >= 1 / 10, text)
 
 
 @judge("lr_too_high")
 def lr_too_high(ev, ref):
     r, text = _lr_compare(ev, ref)
     if r is not None:
-        if r >= 8:
-            return Signature(PRESENT, text)
-        if r <= 3:
-            return Signature(ABSENT, text)
-        return Signature(UNKNOWN, text)
+        return _verdict(r >= 8, r <= 3, text)
     r, text = _update_compare(ev, ref)
     if r is None:
         return _unknown("the learning rate")
-    if r >= 10:
-        return Signature(PRESENT, text)
-    if r <= 3:
-        return Signature(ABSENT, text)
-    return Signature(UNKNOWN, text)
+    return _verdict(r >= 10, r <= 3, text)
 
 
 @judge("lr_schedule_increasing")
@@ -147,11 +136,7 @@ def lr_schedule_increasing(ev, ref):
         return _unknown("the learning rate")
     top = ev.get("lr_max", max(first, last))
     text = f"the learning rate went from {first:.3g} to {last:.3g} (highest {top:.3g})"
-    if last >= 3 * first:
-        return Signature(PRESENT, text)
-    if last <= 1.2 * first:
-        return Signature(ABSENT, text)
-    return Signature(UNKNOWN, text)
+    return _verdict(last >= 3 * first, last <= 1.2 * first, text)
 
 
 @judge("clip_too_aggressive")
@@ -163,11 +148,7 @@ def clip_too_aggressive(ev, ref):
         return _unknown("gradient clipping")
     frac = 1.0 if frac is None and factor < 0.5 else (frac or 0.0)
     text = f"clipping scales gradients by a median factor {factor:.2g} ({_pct(frac)} of steps below 0.5)"
-    if factor <= 0.1 and frac >= 0.5:
-        return Signature(PRESENT, text)
-    if factor >= 0.3 or frac <= 0.2:
-        return Signature(ABSENT, text)
-    return Signature(UNKNOWN, text)
+    return _verdict(factor <= 0.1 and frac >= 0.5, factor >= 0.3 or frac <= 0.2, text)
 
 
 @judge("weight_decay_too_high")
@@ -177,11 +158,7 @@ def weight_decay_too_high(ev, ref):
     if d is None:
         return _unknown("weight decay against the gradient")
     text = f"weight decay pulls with {d:.2g}× the gradient's strength (fixed baseline: {d_ref:.2g}×)"
-    if d >= 0.3 and d >= 10 * d_ref:
-        return Signature(PRESENT, text)
-    if d <= max(0.1, 3 * d_ref):
-        return Signature(ABSENT, text)
-    return Signature(UNKNOWN, text)
+    return _verdict(d >= 0.3 and d >= 10 * d_ref, d <= max(0.1, 3 * d_ref), text)
 
 
 # -- initialisation and model ------------------------------------------------------------------
@@ -193,11 +170,7 @@ def saturated_activations(ev, ref):
     if s is None:
         return _unknown("activation saturation")
     text = f"at the start {_pct(s)} of a layer's units sit at the bounds of their activation (fixed baseline: {_pct(s_ref)})"
-    if s >= max(0.4, 3 * s_ref):
-        return Signature(PRESENT, text)
-    if s <= max(0.2, 2 * s_ref):
-        return Signature(ABSENT, text)
-    return Signature(UNKNOWN, text)
+    return _verdict(s >= max(0.4, 3 * s_ref), s <= max(0.2, 2 * s_ref), text)
 
 
 @judge("bad_init_scale")
@@ -213,11 +186,8 @@ def bad_init_scale(ev, ref):
     if loss is not None:
         parts.append(f"first loss {loss:.3g}" + (f" (ln C = {lnc:.2f})" if lnc else ""))
     text = ", ".join(parts)
-    if (r is not None and r >= 10) or (loss is not None and lnc and loss >= 4 * lnc):
-        return Signature(PRESENT, text)
-    if (r is None or r <= 3) and (loss is None or not lnc or loss <= 2 * lnc):
-        return Signature(ABSENT, text)
-    return Signature(UNKNOWN, text)
+    return _verdict((r is not None and r >= 10) or (loss is not None and lnc and loss >= 4 * lnc),
+                    (r is None or r <= 3) and (loss is None or not lnc or loss <= 2 * lnc), text)
 
 
 @judge("dead_relu")
@@ -227,11 +197,7 @@ def dead_relu(ev, ref):
     if d is None:
         return _unknown("dead units")
     text = f"at the start {_pct(d)} of a layer's units are zero for the whole batch (fixed baseline: {_pct(d_ref)})"
-    if d >= max(0.5, 3 * d_ref):
-        return Signature(PRESENT, text)
-    if d <= max(0.25, 2 * d_ref):
-        return Signature(ABSENT, text)
-    return Signature(UNKNOWN, text)
+    return _verdict(d >= max(0.5, 3 * d_ref), d <= max(0.25, 2 * d_ref), text)
 
 
 @judge("symmetric_init")
@@ -250,11 +216,7 @@ def double_softmax(ev, ref):
     if p is None:
         return _unknown("the model's output")
     text = f"the model's output sums to 1 per sample at {_pct(p)} of steps"
-    if p >= 0.5:
-        return Signature(PRESENT, text)
-    if p <= 0.05:
-        return Signature(ABSENT, text)
-    return Signature(UNKNOWN, text)
+    return _verdict(p >= 0.5, p <= 0.05, text)
 
 
 @judge("frozen_params")
@@ -290,11 +252,8 @@ def eval_mode_training(ev, ref):
     if vm is not None:
         parts.append(f"and in training mode during {_pct(vm)} of evaluation")
     text = " ".join(parts)
-    if (m is not None and m <= 0.5) or (vm is not None and vm >= 0.5):
-        return Signature(PRESENT, text)
-    if (m is None or m >= 0.95) and (vm is None or vm <= 0.05):
-        return Signature(ABSENT, text)
-    return Signature(UNKNOWN, text)
+    return _verdict((m is not None and m <= 0.5) or (vm is not None and vm >= 0.5),
+                    (m is None or m >= 0.95) and (vm is None or vm <= 0.05), text)
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -305,11 +264,7 @@ def val_from_train_split(ev, ref):
     o = ev.get("val_overlap")
     if o is not None:
         text = f"{_pct(o)} of the validation rows were also in the training data"
-        if o >= 0.1:
-            return Signature(PRESENT, text)
-        if o <= 0.02:
-            return Signature(ABSENT, text)
-        return Signature(UNKNOWN, text)
+        return _verdict(o >= 0.1, o <= 0.02, text)
     m = ev.get("val_overlap_monitor")  # model inputs: blind to overlap once training inputs are augmented
     if m is not None and m >= 0.1:
         return Signature(PRESENT, f"{_pct(m)} of the validation inputs were also trained on")
@@ -346,11 +301,7 @@ def unnormalized_inputs(ev, ref):
     big = max(r for r in (r_std, r_max) if r is not None)
     text = f"inputs span {ev.get('input_absmax', math.nan):.3g} (std {ev.get('input_std', math.nan):.3g}); fixed baseline: " \
            f"{ref.get('input_absmax', math.nan):.3g} (std {ref.get('input_std', math.nan):.3g})"
-    if big >= 5:
-        return Signature(PRESENT, text)
-    if big <= 2:
-        return Signature(ABSENT, text)
-    return Signature(UNKNOWN, text)
+    return _verdict(big >= 5, big <= 2, text)
 
 
 @judge("unshuffled_data")
@@ -359,11 +310,7 @@ def unshuffled_data(ev, ref):
     if p is None:
         return _unknown("batch composition")
     text = f"on average {_pct(p)} of a training batch is one class (fixed baseline: {_pct(p_ref)})"
-    if p >= max(0.6, 2 * p_ref):
-        return Signature(PRESENT, text)
-    if p <= max(0.4, 1.5 * p_ref):
-        return Signature(ABSENT, text)
-    return Signature(UNKNOWN, text)
+    return _verdict(p >= max(0.6, 2 * p_ref), p <= max(0.4, 1.5 * p_ref), text)
 
 
 @judge("label_noise")
@@ -374,11 +321,7 @@ def label_noise(ev, ref):
         return _unknown("whether labels can be predicted from the training inputs")
     text = (f"a linear reference classifier fit on the training rows predicts held-out training labels with "
             f"{h:.0%} accuracy (chance {chance or 0:.0%}" + (f", fixed baseline {h_ref:.0%})" if h_ref else ")"))
-    if h <= (chance or 0.1) + 0.15:
-        return Signature(PRESENT, text)
-    if h >= max(0.5, 0.8 * (h_ref or 0)):
-        return Signature(ABSENT, text)
-    return Signature(UNKNOWN, text)
+    return _verdict(h <= (chance or 0.1) + 0.15, h >= max(0.5, 0.8 * (h_ref or 0)), text)
 
 
 @judge("bad_augmentation")
@@ -388,8 +331,4 @@ def bad_augmentation(ev, ref):
         return _unknown("what the augmentation does to the labels")
     text = (f"a reference classifier keeps {r:.0%} of its accuracy on the augmented training inputs"
             + (f" (fixed baseline's augmentation: {r_ref:.0%})" if r_ref else ""))
-    if r <= 0.5 and r <= 0.75 * (r_ref or 1.0):
-        return Signature(PRESENT, text)
-    if r >= min(0.65, 0.85 * (r_ref or 1.0)):
-        return Signature(ABSENT, text)
-    return Signature(UNKNOWN, text)
+    return _verdict(r <= 0.5 and r <= 0.75 * (r_ref or 1.0), r >= min(0.65, 0.85 * (r_ref or 1.0)), text)
